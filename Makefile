@@ -1,0 +1,55 @@
+# make run   - set up .venv, fetch the offline demo assets, start the dashboard
+# make test  - same set-up, then the whole test suite
+# Set-up is idempotent and takes about a second when nothing changed.
+
+# Python used to create .venv: python3.11 when present (what the pins are tested on), else python3.
+# Override with `make PY=/path/to/python3.x setup`.
+ifeq ($(origin PY),undefined)
+PY := $(or $(shell command -v python3.11 2>/dev/null),python3)
+endif
+PY ?= python3
+
+VENV := .venv
+VPY := $(VENV)/bin/python
+REQ_STAMP := $(VENV)/.stamp-req
+
+.PHONY: setup run test lint format bench clean distclean
+
+setup: $(REQ_STAMP)
+	$(VPY) -m venus_core.assets
+
+$(VPY):
+	@$(PY) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "error: $(PY) is older than Python 3.11; run: make PY=python3.11 setup" >&2; exit 1; }
+	$(PY) -m venv $(VENV) || { rm -rf $(VENV); exit 1; }
+
+# Reinstall only when requirements.txt is newer than the stamp.
+$(REQ_STAMP): requirements.txt | $(VPY)
+	$(VPY) -m pip install --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+run: setup
+	$(VENV)/bin/streamlit run Home.py
+
+test: setup
+	$(VPY) -m pytest
+
+lint: $(REQ_STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(REQ_STAMP)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+bench: setup
+	$(VPY) -m bench.run
+
+# Caches only; runs/, ckpt/ and assets/ are kept.
+clean:
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +
+	rm -rf .pytest_cache .ruff_cache build *.egg-info
+
+# Everything `make setup` creates: the next setup starts from scratch.
+distclean: clean
+	rm -rf $(VENV) assets

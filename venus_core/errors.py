@@ -1,0 +1,9 @@
+"""The one exception type for mistakes a user can make and fix."""
+
+
+class VenusError(Exception):
+    """A user-fixable problem: bad input file, unknown model, invalid option.
+
+    The message names what is wrong (file, row, column, value) and how to fix it. The CLI prints
+    it without a traceback and exits non-zero; the dashboard shows it with ``st.error``.
+    """
