@@ -101,7 +101,7 @@ def is_undefined(x: float | None) -> bool:
 
 
 def _as_tensor(x: ArrayLike) -> Tensor:
-    t = x.detach().cpu() if isinstance(x, Tensor) else torch.as_tensor(np.asarray(x))
+    t = x.detach().cpu() if isinstance(x, Tensor) else torch.as_tensor(np.array(x))
     return t
 
 

@@ -1,0 +1,243 @@
+"""The training engine on tiny random models: every method x problem type x pooling, and the
+properties the reference implementation gets wrong (full trains everything, freeze nothing, PEFT
+only adapters, metrics recomputable from predictions, seeds reproducible, resume exact)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from conftest import NUM_LABELS, write_toy_dataset
+
+from venus_core import rundir, vocab
+from venus_core.config import RunConfig
+from venus_core.metrics import compute_metrics
+from venus_core.train import train
+
+PROBLEM_TYPES = vocab.PROBLEM_TYPES
+
+
+@pytest.fixture(scope="module")
+def toy_data(tmp_path_factory):
+    root = tmp_path_factory.mktemp("data")
+    return {
+        pt: write_toy_dataset(root / pt, pt, n_train=48, n_eval=16, with_structure=True)
+        for pt in PROBLEM_TYPES
+    }
+
+
+def make_cfg(model_dir, data_dir, problem_type, out_dir, **over) -> RunConfig:
+    values = dict(
+        plm_model=str(model_dir),
+        dataset=str(data_dir),
+        problem_type=problem_type,
+        num_labels=NUM_LABELS[problem_type],
+        num_epochs=2,
+        batch_size=16,
+        learning_rate=5e-3,
+        num_workers=0,
+        output_dir=str(out_dir),
+        seed=1,
+    )
+    values.update(over)
+    return RunConfig().with_values(**values)
+
+
+def run_ok(cfg: RunConfig, **kw):
+    events = []
+    result = train(cfg, emit=events.append, **kw)
+    assert result.status == "completed", result.message
+    return result, events
+
+
+@pytest.mark.parametrize("pooling", vocab.POOLING_METHODS)
+@pytest.mark.parametrize("problem_type", PROBLEM_TYPES)
+@pytest.mark.parametrize("method", vocab.TRAINING_METHODS)
+def test_matrix_esm(tiny_esm, toy_data, tmp_path, method, problem_type, pooling):
+    cfg = make_cfg(
+        tiny_esm,
+        toy_data[problem_type],
+        problem_type,
+        tmp_path,
+        training_method=method,
+        pooling_method=pooling,
+    )
+    result, events = run_ok(cfg)
+    run = result.run_dir
+    for name in (
+        "config.json",
+        "events.jsonl",
+        "metrics.csv",
+        "test_metrics.csv",
+        "test_predictions.csv",
+        "model_stats.json",
+        "model.safetensors",
+        "checkpoints/best/trainable.safetensors",
+        "checkpoints/last/trainable.safetensors",
+        "checkpoints/last/optimizer.pt",
+        "checkpoints/last/trainer_state.json",
+    ):
+        assert (run / name).exists(), name
+    assert [e["type"] for e in events][-1] == "status"
+    assert {"run_start", "step", "epoch", "best", "test"} <= {e["type"] for e in events}
+    # The reported test metrics equal a recomputation from test_predictions.csv.
+    preds = pd.read_csv(run / "test_predictions.csv", keep_default_na=False)
+    reported = dict(pd.read_csv(run / "test_metrics.csv").values)
+    recomputed = recompute(preds, cfg, problem_type)
+    for name, value in recomputed.items():
+        if math.isnan(value):
+            assert math.isnan(reported[name])
+        else:
+            assert reported[name] == pytest.approx(value, abs=1e-5), name
+    metrics_csv = pd.read_csv(run / "metrics.csv")
+    assert list(metrics_csv["epoch"]) == [1, 2]
+
+
+def recompute(preds: pd.DataFrame, cfg: RunConfig, problem_type: str) -> dict[str, float]:
+    metrics = cfg.data.metrics or vocab.DEFAULT_METRICS[problem_type]
+    k = NUM_LABELS[problem_type]
+    if problem_type == "single_label_classification":
+        outputs = preds[[f"prob_{i}" for i in range(k)]].to_numpy()
+        targets = preds["label"].astype(int).to_numpy()
+    elif problem_type == "multi_label_classification":
+        outputs = preds[[f"prob_{i}" for i in range(k)]].to_numpy()
+        targets = np.zeros((len(preds), k))
+        for row, label in enumerate(preds["label"].astype(str)):
+            for j in filter(None, label.split(",")):
+                targets[row, int(j)] = 1
+    else:
+        outputs = preds["prediction"].to_numpy()
+        targets = preds["label"].astype(float).to_numpy()
+    return compute_metrics(problem_type, metrics, outputs, targets, k)
+
+
+@pytest.mark.parametrize("family", ["bert", "t5"])
+@pytest.mark.parametrize("method", ["freeze", "plm-lora", "ia3"])
+def test_other_families(tiny_models, toy_data, tmp_path, family, method):
+    pt = "single_label_classification"
+    run_ok(make_cfg(tiny_models[family], toy_data[pt], pt, tmp_path, training_method=method))
+
+
+def _trained_weights(tiny_esm, toy_data, tmp_path, method):
+    """Backbone weights before and after training (from the saved trainable state)."""
+    from venus_core.modeling import build_model
+
+    pt = "single_label_classification"
+    cfg = make_cfg(tiny_esm, toy_data[pt], pt, tmp_path, training_method=method, num_epochs=1)
+    from venus_core.datasets import resolve_task
+
+    cfg = resolve_task(cfg)
+    before = {k: v.clone() for k, v in build_model(cfg, torch.device("cpu"), 10).model.state_dict().items()}
+    result, events = run_ok(cfg)
+    stats = json.loads((result.run_dir / "model_stats.json").read_text())
+    from safetensors.torch import load_file
+
+    after = load_file(str(result.run_dir / "checkpoints/last/trainable.safetensors"))
+    return before, after, stats
+
+
+def test_full_updates_every_backbone_weight(tiny_esm, toy_data, tmp_path):
+    before, after, stats = _trained_weights(tiny_esm, toy_data, tmp_path, "full")
+    backbone = [
+        k
+        for k in before
+        if k.startswith("backbone.")
+        and before[k].is_floating_point()
+        and "inv_freq" not in k
+        and "contact_head" not in k
+        and "position_ids" not in k
+    ]
+    # ESM's <mask>/<null> token embeddings and unused rows get no gradient; compare whole tensors.
+    unchanged = [k for k in backbone if k in after and torch.equal(before[k], after[k])]
+    assert not [k for k in backbone if k not in after], "full must save every backbone weight"
+    assert unchanged == [], unchanged
+    assert stats["backbone_trainable"] == stats["backbone_params"]
+
+
+def test_freeze_changes_no_backbone_weight(tiny_esm, toy_data, tmp_path):
+    before, after, stats = _trained_weights(tiny_esm, toy_data, tmp_path, "freeze")
+    assert not [k for k in after if k.startswith("backbone.")]
+    assert stats["backbone_trainable"] == 0 and stats["adapter_params"] == 0
+    assert any(not torch.equal(before[k], after[k]) for k in after if k.startswith("head."))
+
+
+@pytest.mark.parametrize("method", ["plm-lora", "dora", "adalora", "ia3", "plm-qlora"])
+def test_peft_trains_only_adapters_and_head(tiny_esm, toy_data, tmp_path, method):
+    before, after, stats = _trained_weights(tiny_esm, toy_data, tmp_path, method)
+    assert stats["backbone_trainable"] == 0
+    assert stats["adapter_trainable"] > 0 and stats["head_trainable"] > 0
+    assert stats["trainable_params"] == stats["adapter_trainable"] + stats["head_trainable"]
+    trained_backbone = [k for k in after if k.startswith("backbone.")]
+    assert trained_backbone and all(
+        any(m in k for m in ("lora_", "ia3_", "ranknum")) for k in trained_backbone
+    )
+
+
+@pytest.mark.parametrize("method", ["freeze", "full", "plm-lora"])
+def test_loss_goes_down(tiny_esm, toy_data, tmp_path, method):
+    pt = "single_label_classification"
+    cfg = make_cfg(tiny_esm, toy_data[pt], pt, tmp_path, training_method=method, num_epochs=6, patience=10)
+    result, events = run_ok(cfg)
+    losses = [e["train/loss"] for e in events if e["type"] == "epoch"]
+    assert losses[-1] < losses[0]
+
+
+def test_same_seed_same_metrics(tiny_esm, toy_data, tmp_path):
+    pt = "single_label_classification"
+    cfg = make_cfg(tiny_esm, toy_data[pt], pt, tmp_path, training_method="plm-lora")
+    a = run_ok(cfg)[0].test_metrics
+    b = run_ok(cfg)[0].test_metrics
+    assert a == b
+    c = run_ok(cfg.with_values(seed=2))[0].test_metrics
+    assert a != c
+
+
+@pytest.mark.parametrize("method", ["plm-lora", "freeze"])
+def test_resume_equals_uninterrupted(tiny_esm, toy_data, tmp_path, method):
+    pt = "single_label_classification"
+    cfg = make_cfg(tiny_esm, toy_data[pt], pt, tmp_path, training_method=method, num_epochs=3)
+    full = run_ok(cfg.with_values(run_name="full"))[0]
+    # Interrupt after the first epoch: abort as soon as epoch 2 starts training.
+    seen = []
+
+    def stop():
+        return sum(1 for e in seen if e["type"] == "epoch") >= 1 and seen[-1]["type"] == "phase"
+
+    part = train(cfg.with_values(run_name="part"), emit=seen.append, should_stop=stop)
+    assert part.status == "aborted"
+    assert seen[-1]["type"] == "status" and seen[-1]["status"] == "aborted"
+    resumed = train(RunConfig.load(part.run_dir / "config.json"), run_dir=part.run_dir, resume=True)
+    assert resumed.status == "completed"
+    assert resumed.test_metrics == full.test_metrics
+    again = train(RunConfig.load(part.run_dir / "config.json"), run_dir=part.run_dir, resume=True)
+    assert again.message == "already completed"
+
+
+def test_failed_run_reports_message(tmp_path, toy_data):
+    pt = "single_label_classification"
+    cfg = make_cfg(tmp_path / "no-such-model", toy_data[pt], pt, tmp_path)
+    events = []
+    result = train(cfg, emit=events.append)
+    assert result.status == "failed"
+    assert "neither an existing folder nor a hub id" in result.message or "no config.json" in result.message
+
+
+def test_unknown_lora_target_is_an_error(tiny_esm, toy_data, tmp_path):
+    pt = "single_label_classification"
+    cfg = make_cfg(
+        tiny_esm, toy_data[pt], pt, tmp_path, training_method="plm-lora", lora_target_modules="q,k,v"
+    )
+    result = train(cfg)
+    assert result.status == "failed" and "match no linear layer" in result.message
+
+
+def test_events_jsonl_matches_emitted(tiny_esm, toy_data, tmp_path):
+    pt = "regression"
+    result, events = run_ok(make_cfg(tiny_esm, toy_data[pt], pt, tmp_path))
+    on_disk = rundir.read_events(result.run_dir)
+    assert [e["type"] for e in on_disk] == [e["type"] for e in events]
+    json.dumps(events)  # JSON-serialisable

@@ -1,0 +1,275 @@
+"""The model a run trains: backbone (+ method) -> optional SES-Adapter -> pooling head.
+
+One builder serves training, evaluation and prediction, so a run directory reloads into exactly
+the network that was trained.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from venus_core import backbones, models
+from venus_core.config import RunConfig
+from venus_core.errors import VenusError
+from venus_core.heads import POOLING_HEADS
+from venus_core.methods import Method, get_method, quantization_config
+
+# Parameter names that PEFT adds; counted as adapters, and always saved with the checkpoint.
+ADAPTER_MARKERS = ("lora_", "ia3_", "ranknum")
+
+
+class ProteinModel(nn.Module):
+    """Backbone -> (SES-Adapter) -> pooling head -> logits.
+
+    ``embed`` and ``head_forward`` are split so that a frozen backbone's outputs can be cached and
+    fed straight to the trainable part.
+    """
+
+    def __init__(self, backbone: nn.Module, head: nn.Module, method: Method, ses: nn.Module | None = None):
+        super().__init__()
+        self.backbone = backbone
+        self.ses = ses
+        self.head = head
+        self.method = method
+
+    def embed(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        if self.method.frozen_backbone:
+            # A frozen backbone needs no graph: no activations are kept for backward.
+            with torch.no_grad():
+                return self.backbone(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        return self.backbone(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+
+    def head_forward(
+        self,
+        hidden: torch.Tensor,
+        residue_mask: torch.Tensor,
+        structure: dict[str, torch.Tensor] | None = None,
+    ) -> torch.Tensor:
+        if self.ses is not None:
+            hidden = self.ses(hidden, residue_mask, structure or {})
+        return self.head(hidden, residue_mask)
+
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        residue_mask: torch.Tensor,
+        structure: dict[str, torch.Tensor] | None = None,
+    ) -> torch.Tensor:
+        return self.head_forward(self.embed(input_ids, attention_mask), residue_mask, structure)
+
+    def train(self, mode: bool = True) -> ProteinModel:
+        super().train(mode)
+        if self.method.frozen_backbone:
+            self.backbone.eval()  # no dropout in a frozen backbone: its outputs are deterministic (cacheable)
+        return self
+
+
+@dataclass
+class Built:
+    model: ProteinModel
+    tokenizer: backbones.Tokenizer
+    arch: models.Architecture
+    method: Method
+    hidden_size: int
+
+
+def num_outputs(cfg: RunConfig) -> int:
+    return 1 if cfg.data.problem_type == "regression" else int(cfg.data.num_labels)
+
+
+def build_model(cfg: RunConfig, device: torch.device, total_steps: int) -> Built:
+    """Load the backbone, apply the fine-tuning method and attach the head (on ``device``)."""
+    method = get_method(cfg.method.training_method)
+    quant = None
+    if method.quantized:
+        try:
+            import bitsandbytes  # noqa: F401
+        except ImportError:
+            raise VenusError("plm-qlora needs the bitsandbytes package: pip install bitsandbytes") from None
+        src = models.resolve_model_source(cfg.model.plm_model)
+        arch = models.architecture_for(
+            getattr(backbones.load_config(src, cfg.model.trust_remote_code), "model_type", None)
+        )
+        quant = quantization_config(device, arch)
+    backbone, tokenizer, arch = backbones.load_backbone(
+        cfg.model.plm_model, cfg.model.trust_remote_code, quant
+    )
+    hidden = backbones.hidden_size_of(backbone)
+    if not method.quantized:
+        backbone = backbone.to(device)  # bitsandbytes places quantized weights itself
+    backbone = method.prepare(backbone, cfg, arch, total_steps)
+    if method.quantized:
+        backbone = backbone.to(device)
+    ses = None
+    if method.uses_structure:
+        from venus_core.ses_adapter import SesAdapter
+
+        ses = SesAdapter(hidden, cfg.method.structure_seq).to(device)
+    head = POOLING_HEADS[cfg.method.pooling_method](hidden, num_outputs(cfg)).to(device)
+    return Built(ProteinModel(backbone, head, method, ses), tokenizer, arch, method, hidden)
+
+
+def _numel(p: torch.Tensor) -> int:
+    """Logical parameter count (a bitsandbytes 4-bit tensor stores two values per byte)."""
+    qs = getattr(p, "quant_state", None)
+    if qs is not None and getattr(qs, "shape", None) is not None:
+        return int(math.prod(qs.shape))
+    return p.numel()
+
+
+def model_stats(model: ProteinModel) -> dict[str, Any]:
+    """Parameter counts of backbone, adapters and head (and SES-Adapter), and the trainable share."""
+    groups = {"backbone": [0, 0], "adapter": [0, 0], "head": [0, 0]}
+    for name, p in model.named_parameters():
+        if name.startswith("backbone."):
+            group = "adapter" if any(m in name for m in ADAPTER_MARKERS) else "backbone"
+        else:
+            group = "head"  # pooling head and SES-Adapter: the task-specific modules
+        groups[group][0] += _numel(p)
+        groups[group][1] += _numel(p) if p.requires_grad else 0
+    total = sum(g[0] for g in groups.values())
+    trainable = sum(g[1] for g in groups.values())
+    stats = {f"{k}_params": v[0] for k, v in groups.items()}
+    stats.update({f"{k}_trainable": v[1] for k, v in groups.items()})
+    stats.update(
+        total_params=total,
+        trainable_params=trainable,
+        trainable_percent=100.0 * trainable / total if total else 0.0,
+        method=model.method.name,
+    )
+    return stats
+
+
+def model_stats_preview(cfg: RunConfig) -> dict[str, Any]:
+    """Model Statistics before training, from the model's config alone (no weights downloaded).
+
+    The backbone is instantiated on the ``meta`` device (no memory), the method and head applied,
+    and the same ``model_stats`` counted, so the preview matches the run's ``model_stats.json``.
+    Falls back to the catalogue's numbers when even the config cannot be read (offline hub model).
+    """
+    entry = models.find_entry(cfg.model.plm_model)
+    try:
+        source = models.resolve_model_source(cfg.model.plm_model)
+        hf_config = backbones.load_config(source, cfg.model.trust_remote_code)
+        arch = models.architecture_for(getattr(hf_config, "model_type", None))
+        if arch.needs_remote_code:
+            raise VenusError("remote code models are counted from the catalogue")
+        cls = backbones._transformers_class(arch)
+        kwargs = {"add_pooling_layer": False} if arch.name in ("esm", "bert") else {}
+        with torch.device("meta"):
+            backbone = cls(hf_config, **kwargs)
+            method = get_method(cfg.method.training_method)
+            # QLoRA counts as LoRA: quantization does not change the logical parameter count.
+            method_for_count = get_method("plm-lora") if method.quantized else method
+            backbone = method_for_count.prepare(backbone, cfg, arch, total_steps=100)
+            hidden = backbones.hidden_size_of(backbone)
+            ses = None
+            if method.uses_structure:
+                from venus_core.ses_adapter import SesAdapter
+
+                ses = SesAdapter(hidden, cfg.method.structure_seq)
+            head = POOLING_HEADS[cfg.method.pooling_method](hidden, max(num_outputs_safe(cfg), 1))
+            stats = model_stats(ProteinModel(backbone, head, method, ses))
+        stats["exact"] = True
+    except VenusError as e:
+        if entry is None:
+            raise
+        stats = _catalogue_stats(entry, cfg)
+        stats["exact"] = False
+        stats["note"] = str(e)
+    params = stats["backbone_params"] + stats["adapter_params"] + stats["head_params"]
+    stats["memory_gb"] = _training_memory(params, stats["trainable_params"], cfg.method.training_method)
+    return stats
+
+
+def num_outputs_safe(cfg: RunConfig) -> int:
+    if cfg.data.problem_type == "regression":
+        return 1
+    return int(cfg.data.num_labels or 2)
+
+
+def _catalogue_stats(entry: models.ModelEntry, cfg: RunConfig) -> dict[str, Any]:
+    h = entry.hidden_size or 1024
+    n_out = num_outputs_safe(cfg)
+    head = h * h + h + h * n_out + n_out  # mean/attention heads: two linear layers
+    method = get_method(cfg.method.training_method)
+    adapter = 0
+    if method.name in ("plm-lora", "dora", "adalora", "plm-qlora"):
+        layers = entry.num_layers or 12
+        adapter = (
+            layers * len(models.architecture_for(entry.model_type).lora_targets) * 2 * h * cfg.method.lora_r
+        )
+    trainable = head + (entry.params if method.name == "full" else adapter)
+    total = entry.params + adapter + head
+    return {
+        "backbone_params": entry.params,
+        "adapter_params": adapter,
+        "head_params": head,
+        "backbone_trainable": entry.params if method.name == "full" else 0,
+        "adapter_trainable": adapter,
+        "head_trainable": head,
+        "total_params": total,
+        "trainable_params": trainable,
+        "trainable_percent": 100.0 * trainable / total,
+        "method": method.name,
+    }
+
+
+def _training_memory(params: int, trainable: int, method_name: str) -> dict[str, float]:
+    """GB before activations: weights (fp32, or 4-bit for QLoRA) + grads and AdamW moments of the
+    trainable parameters (4 + 8 bytes each) — the accounting of accelerate's ``estimate-memory``."""
+    weight_bytes = 0.55 if method_name == "plm-qlora" else 4.0
+    weights = (params - trainable) * weight_bytes + trainable * 4
+    optimizer = trainable * 12
+    return {
+        "weights": weights / 1e9,
+        "optimizer_and_grads": optimizer / 1e9,
+        "total": (weights + optimizer) / 1e9,
+    }
+
+
+# -- saving and loading what a run trained ---------------------------------------------------------
+
+
+def trainable_state(model: ProteinModel) -> dict[str, torch.Tensor]:
+    """Everything a checkpoint needs on top of the pretrained backbone: trained parameters, every
+    adapter tensor (AdaLoRA's rank state included) and the head."""
+    trainable = {n for n, p in model.named_parameters() if p.requires_grad}
+    state = {}
+    for name, t in model.state_dict().items():
+        keep = (
+            name in trainable or not name.startswith("backbone.") or any(m in name for m in ADAPTER_MARKERS)
+        )
+        if keep:
+            state[name] = t.detach().to("cpu").contiguous()
+    return state
+
+
+def save_trainable(model: ProteinModel, path: Path) -> None:
+    from safetensors.torch import save_file
+
+    from venus_core.rundir import atomic_path
+
+    with atomic_path(path) as tmp:
+        save_file(trainable_state(model), str(tmp), metadata={"format": "pt", "method": model.method.name})
+
+
+def load_trainable(model: ProteinModel, path: Path) -> None:
+    from safetensors.torch import load_file
+
+    state = load_file(str(path))
+    expected = set(trainable_state(model))
+    missing, unexpected = expected - set(state), set(state) - expected
+    if missing or unexpected:
+        raise VenusError(
+            f"Checkpoint {path} does not fit this model ({len(missing)} missing, {len(unexpected)} "
+            "unexpected tensors): was it written by a run with another model or method?"
+        )
+    model.load_state_dict(state, strict=False)

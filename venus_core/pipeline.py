@@ -1,0 +1,219 @@
+"""Tokenized splits, batch assembly, the frozen-embedding cache and prediction tables.
+
+Shared by training, evaluation and prediction so the three can never disagree on how a sequence
+becomes model input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from venus_core.backbones import Tokenizer
+from venus_core.batching import make_batches
+from venus_core.config import RunConfig
+from venus_core.errors import VenusError
+from venus_core.methods import get_method
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise VenusError(
+            f"device '{name}' was requested but no CUDA GPU is available; use device auto or cpu."
+        )
+    if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise VenusError(
+            "device 'mps' was requested but Apple's MPS is not available; use device auto or cpu."
+        )
+    return torch.device(name)
+
+
+@dataclass
+class Encoded:
+    """One split, tokenized once for the whole run."""
+
+    ids: list[list[int]]
+    residues: list[int]  # residues kept after truncation
+    targets: torch.Tensor | None  # None for unlabelled prediction input
+    structure: dict[str, list[list[int]]]
+    n_prefix: int
+    pad_id: int
+    lengths: list[int] = field(init=False)  # tokens, specials included: what batching budgets
+
+    def __post_init__(self) -> None:
+        self.lengths = [len(x) for x in self.ids]
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+def encode_frame(frame: pd.DataFrame, tok: Tokenizer, cfg: RunConfig, targets: np.ndarray | None) -> Encoded:
+    ids = tok.encode(frame["aa_seq"].tolist(), cfg.data.max_seq_len)
+    n_special = tok.n_prefix + tok.n_suffix
+    residues = [len(x) - n_special for x in ids]
+    structure: dict[str, list[list[int]]] = {}
+    if get_method(cfg.method.training_method).uses_structure:
+        from venus_core.ses_adapter import encode_structure
+
+        special = 1  # the adapter's "unknown/special" index sits under <cls>/<eos>
+        for kind in cfg.method.structure_seq:
+            if kind not in frame.columns:
+                raise VenusError(
+                    f"ses-adapter needs a '{kind}' column; the data has {', '.join(frame.columns)}."
+                )
+            structure[kind] = [
+                [special] * tok.n_prefix + encode_structure(kind, s[:n]) + [special] * tok.n_suffix
+                for s, n in zip(frame[kind].astype(str).tolist(), residues, strict=True)
+            ]
+    tensor = None
+    if targets is not None:
+        dtype = torch.long if cfg.data.problem_type == "single_label_classification" else torch.float32
+        tensor = torch.as_tensor(np.array(targets), dtype=dtype)
+    return Encoded(ids, residues, tensor, structure, tok.n_prefix, tok.pad_id)
+
+
+def encode_split(frame: pd.DataFrame, data: Any, name: str, tok: Tokenizer, cfg: RunConfig) -> Encoded:
+    return encode_frame(frame, tok, cfg, data.targets(name))
+
+
+def _pad(rows: list[list[int]], value: int) -> torch.Tensor:
+    width = max(len(r) for r in rows)
+    out = torch.full((len(rows), width), value, dtype=torch.long)
+    for i, r in enumerate(rows):
+        out[i, : len(r)] = torch.as_tensor(r, dtype=torch.long)
+    return out
+
+
+def residue_mask(split: Encoded, idx: list[int], width: int) -> torch.Tensor:
+    """True at residue positions only: special tokens and padding never enter the pooling."""
+    pos = torch.arange(width)
+    start = split.n_prefix
+    ends = torch.tensor([start + split.residues[i] for i in idx])
+    return (pos[None, :] >= start) & (pos[None, :] < ends[:, None])
+
+
+def forward_batch(
+    model,
+    split: Encoded,
+    idx: list[int],
+    device: torch.device,
+    cached: CachedFeatures | None = None,
+    with_targets: bool = True,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Logits for the examples ``idx`` (and their targets), from tokens or from cached embeddings."""
+    targets = split.targets[idx].to(device) if with_targets and split.targets is not None else None
+    width = max(split.lengths[i] for i in idx)
+    structure = {k: _pad([v[i] for i in idx], 0).to(device) for k, v in split.structure.items()}
+    mask = residue_mask(split, idx, width).to(device)
+    if cached is not None and cached.pooled is not None:
+        return model.head.classifier(cached.pooled[idx].to(device)), targets
+    if cached is not None:
+        states = torch.zeros(len(idx), width, cached.states[idx[0]].shape[-1])
+        for row, i in enumerate(idx):
+            states[row, : split.lengths[i]] = cached.states[i].float()
+        return model.head_forward(states.to(device), mask, structure), targets
+    input_ids = _pad([split.ids[i] for i in idx], split.pad_id).to(device)
+    attention = (torch.arange(width)[None, :] < torch.tensor([split.lengths[i] for i in idx])[:, None]).to(
+        device
+    )
+    return model(input_ids, attention.long(), mask, structure), targets
+
+
+@dataclass
+class CachedFeatures:
+    """A frozen backbone's outputs for one split: pooled vectors when the head pools without
+    parameters (mean pooling, no SES-Adapter), otherwise per-token states in fp16."""
+
+    pooled: torch.Tensor | None = None
+    states: list[torch.Tensor] | None = None
+
+    def nbytes(self) -> int:
+        if self.pooled is not None:
+            return self.pooled.numel() * self.pooled.element_size()
+        return sum(s.numel() * s.element_size() for s in self.states or [])
+
+
+class EmbeddingCache(dict):
+    """Split name -> CachedFeatures. The frozen backbone runs once per run instead of every epoch."""
+
+    @classmethod
+    def build(
+        cls, model, splits: dict[str, Encoded], cfg: RunConfig, device: torch.device, stop: Callable[[], bool]
+    ) -> EmbeddingCache | None:
+        pooled_only = not model.head.pool_has_parameters and model.ses is None
+        cache = cls()
+        model.eval()
+        b = cfg.batch
+        with torch.inference_mode():
+            for name, split in splits.items():
+                batches = make_batches(
+                    split.lengths,
+                    mode=b.batch_mode,
+                    batch_size=b.batch_size,
+                    batch_token=b.batch_token,
+                    shuffle=False,
+                    seed=0,
+                    epoch=0,
+                )
+                pooled: list[torch.Tensor | None] = [None] * len(split)
+                states: list[torch.Tensor | None] = [None] * len(split)
+                for idx in batches:
+                    if stop():
+                        return None
+                    width = max(split.lengths[i] for i in idx)
+                    input_ids = _pad([split.ids[i] for i in idx], split.pad_id).to(device)
+                    lengths = torch.tensor([split.lengths[i] for i in idx])
+                    attention = (torch.arange(width)[None, :] < lengths[:, None]).long().to(device)
+                    hidden = model.embed(input_ids, attention).float()
+                    if pooled_only:
+                        vecs = model.head.pool(hidden, residue_mask(split, idx, width).to(device)).cpu()
+                        for row, i in enumerate(idx):
+                            pooled[i] = vecs[row]
+                    else:
+                        for row, i in enumerate(idx):
+                            states[i] = hidden[row, : split.lengths[i]].to(torch.float16).cpu()
+                cache[name] = (
+                    CachedFeatures(pooled=torch.stack(pooled))
+                    if pooled_only
+                    else CachedFeatures(states=states)
+                )
+        return cache
+
+    def nbytes(self) -> int:
+        return sum(f.nbytes() for f in self.values())
+
+
+def predictions_frame(
+    frame: pd.DataFrame, outputs: np.ndarray, cfg: RunConfig, data: Any = None
+) -> pd.DataFrame:
+    """The input columns (aa_seq, label if present), then ``prediction`` and per-class probabilities.
+
+    single-label: ``prediction`` is the class index and ``prob_<k>`` each class's probability;
+    multi-label: ``prob_<k>`` per label and ``prediction`` the comma-separated labels over 0.5;
+    regression: ``prediction`` in label units.
+    """
+    cols = [c for c in ("id", "aa_seq", "label") if c in frame.columns]
+    out = frame[cols].reset_index(drop=True).copy()
+    pt = cfg.data.problem_type
+    if pt == "single_label_classification":
+        out["prediction"] = outputs.argmax(axis=1)
+        for k in range(outputs.shape[1]):
+            out[f"prob_{k}"] = outputs[:, k]
+    elif pt == "multi_label_classification":
+        out["prediction"] = [",".join(str(k) for k in np.flatnonzero(row > 0.5)) for row in outputs]
+        for k in range(outputs.shape[1]):
+            out[f"prob_{k}"] = outputs[:, k]
+    else:
+        out["prediction"] = outputs.reshape(-1)
+    return out

@@ -1,0 +1,598 @@
+"""``train(cfg, emit, should_stop) -> RunResult``: the one training entry point (dashboard and CLI).
+
+Reads top to bottom: resolve the config, load and check the data, build the model, tokenize once,
+then epochs of (train -> validate -> keep the best -> early stop), then test the best model. Every
+observable fact leaves as an event (``rundir.EventLog``); the dashboard and the CLI only listen.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import signal
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from venus_core import rundir, vocab
+from venus_core.batching import make_batches, padded_fraction
+from venus_core.config import RunConfig
+from venus_core.datasets import resolve_task
+from venus_core.errors import VenusError
+from venus_core.metrics import compute_metrics, loss_fn, outputs_from_logits
+from venus_core.modeling import build_model, load_trainable, model_stats, save_trainable
+from venus_core.pipeline import (
+    EmbeddingCache,
+    Encoded,
+    encode_split,
+    forward_batch,
+    pick_device,
+    predictions_frame,
+)
+
+STEP_EVENT_INTERVAL_S = 0.5  # step events are throttled: a UI cannot show more, the log stays small
+
+
+class Aborted(Exception):
+    """The user asked to stop (Abort button, SIGINT)."""
+
+
+@dataclass
+class RunResult:
+    run_dir: Path | None
+    status: str  # completed | aborted | failed
+    message: str = ""
+    best_epoch: int | None = None
+    best_value: float | None = None
+    test_metrics: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class LoopState:
+    """Everything the loop needs to continue exactly where it stopped (saved in checkpoints/last)."""
+
+    epoch: int = 0  # last completed epoch (1-based)
+    global_step: int = 0
+    best_epoch: int | None = None
+    best_value: float | None = None
+    epochs_without_improvement: int = 0
+    history: list[dict[str, Any]] = field(default_factory=list)
+    stopped_early: bool = False
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)  # also seeds every CUDA device
+
+
+def improves(value: float | None, best: float | None, direction: str, has_best: bool) -> bool:
+    """The first epoch is always the best so far (so a best model always exists); after that a
+    finite value must beat the best; NaN never improves, but anything finite beats a NaN best."""
+    if not has_best:
+        return True
+    if value is None or not math.isfinite(value):
+        return False
+    if best is None or not math.isfinite(best):
+        return True
+    return value > best if direction == "max" else value < best
+
+
+def make_scheduler(optimizer: torch.optim.Optimizer, name: str | None, warmup: int, total: int):
+    """LR multiplier per *optimizer* step: warmup from 0, then constant/linear/cosine/step decay.
+
+    ``step`` divides the LR by 10 at 50% and 75% of training (a milestone schedule in optimizer
+    steps; not every 30 micro-batches)."""
+    total = max(total, 1)
+
+    def factor(step: int) -> float:
+        if warmup > 0 and step < warmup:
+            return (step + 1) / warmup
+        progress = min(max(step - warmup, 0) / max(total - warmup, 1), 1.0)
+        if name == "linear":
+            return max(0.0, 1.0 - progress)
+        if name == "cosine":
+            return 0.5 * (1.0 + math.cos(math.pi * progress))
+        if name == "step":
+            return 0.1 ** ((progress >= 0.5) + (progress >= 0.75))
+        return 1.0
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def train(
+    cfg: RunConfig,
+    emit: Callable[[dict[str, Any]], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    run_dir: str | Path | None = None,
+    resume: bool = False,
+) -> RunResult:
+    """Train one run. Never raises for a failed run: the result (and the last event) says why.
+
+    ``run_dir``: an allocated run folder (the dashboard allocates it up front), or the folder of an
+    interrupted run when ``resume`` is true.
+    """
+    listeners = [emit] if emit else []
+    log = rundir.EventLog(None, lambda e: [f(e) for f in listeners])
+    stop = should_stop or (lambda: False)
+    run_path: Path | None = Path(run_dir) if run_dir else None
+    try:
+        cfg = resolve_task(cfg)
+        if run_path is None:
+            run_path = rundir.new_run_dir(cfg)
+        run_path.mkdir(parents=True, exist_ok=True)
+        log.attach(run_path)
+        if not resume:
+            rundir.write_text(run_path / rundir.CONFIG, cfg.to_json())
+        if cfg.output.wandb:
+            from venus_core.wandb_sink import WandbSink
+
+            listeners.append(WandbSink(cfg, run_path))
+        return _run(cfg, run_path, log, stop, resume)
+    except Aborted:
+        log.emit(
+            "status",
+            status="aborted",
+            message="Aborted by the user; finished epochs and checkpoints/last are kept.",
+        )
+        return RunResult(run_path, "aborted", "aborted by the user")
+    except VenusError as e:
+        log.emit("status", status="failed", message=str(e))
+        return RunResult(run_path, "failed", str(e))
+    except BaseException as e:  # noqa: BLE001 - every failure must end the run with a status event
+        if isinstance(e, KeyboardInterrupt):
+            log.emit("status", status="aborted", message="Interrupted.")
+            return RunResult(run_path, "aborted", "interrupted")
+        message = describe_failure(e)
+        if run_path is not None:
+            (run_path / "error.log").write_text(traceback.format_exc(), encoding="utf-8")
+        log.emit("status", status="failed", message=message)
+        return RunResult(run_path, "failed", message)
+    finally:
+        log.close()
+        for f in listeners[1:]:
+            getattr(f, "close", lambda: None)()
+
+
+def describe_failure(e: BaseException) -> str:
+    """A human message for failures that are not the user's input: memory, disk, internal errors."""
+    text = str(e)
+    if isinstance(e, (torch.OutOfMemoryError, MemoryError)) or "out of memory" in text.lower():
+        return (
+            "Out of memory. Lower the batch size or tokens per batch, set a max sequence length, use "
+            "gradient accumulation for the same effective batch, or choose plm-qlora / a smaller model."
+        )
+    if isinstance(e, OSError) and getattr(e, "errno", None) == 28:
+        return (
+            f"The disk is full ({getattr(e, 'filename', '')}). Free space or choose another save directory."
+        )
+    return f"Internal error: {type(e).__name__}: {text}. Details are in error.log in the run folder."
+
+
+def _run(
+    cfg: RunConfig, run_dir: Path, log: rundir.EventLog, stop: Callable[[], bool], resume: bool
+) -> RunResult:
+    from venus_core.data import prepare
+
+    t, b = cfg.train, cfg.batch
+    state = LoopState()
+    if resume:
+        state = _read_loop_state(run_dir)
+        if state is None:
+            state = LoopState()
+        elif _finished(run_dir):
+            log.emit("log", level="info", message="This run already completed; nothing to resume.")
+            return RunResult(run_dir, "completed", "already completed", state.best_epoch, state.best_value)
+
+    log.emit("phase", phase="loading", epoch=state.epoch)
+    data, report = prepare(cfg)
+    if data is None:
+        raise VenusError(report.format_errors())
+    for issue in report.warnings:
+        log.emit("log", level="warning", message=issue.message)
+    rundir.write_json(run_dir / rundir.LABEL_CODEC, data.to_dict())
+    if stop():
+        raise Aborted
+    seed_everything(t.seed)
+    device = pick_device(t.device)
+
+    train_lengths_probe = data.splits["train"]["aa_seq"].str.len().tolist()
+    # The scheduler and AdaLoRA need the true number of optimizer steps, known before training:
+    # batches depend only on (seed, epoch), so we can count them now (in tokens: +2 specials).
+    n_batches = [
+        len(
+            make_batches(
+                [n + 2 for n in train_lengths_probe],
+                mode=b.batch_mode,
+                batch_size=b.batch_size,
+                batch_token=b.batch_token,
+                shuffle=True,
+                seed=t.seed,
+                epoch=e,
+            )
+        )
+        for e in range(1, t.num_epochs + 1)
+    ]
+    accum = t.gradient_accumulation_steps
+    steps_per_epoch = [math.ceil(n / accum) for n in n_batches]
+    total_steps = sum(steps_per_epoch)
+
+    built = build_model(cfg, device, total_steps)
+    model, tok = built.model, built.tokenizer
+    stats = model_stats(model)
+    rundir.write_json(run_dir / rundir.MODEL_STATS, stats)
+
+    splits: dict[str, Encoded] = {
+        name: encode_split(frame, data, name, tok, cfg) for name, frame in data.splits.items()
+    }
+    train_split = splits["train"]
+    cache = None
+    if built.method.frozen_backbone and t.embedding_cache:
+        log.emit("phase", phase="caching", epoch=state.epoch)
+        cache = EmbeddingCache.build(model, splits, cfg, device, stop)
+        if cache is None:
+            raise Aborted
+
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=t.learning_rate)
+    scheduler = make_scheduler(optimizer, t.scheduler, t.warmup_steps, total_steps)
+    autocast_dtype = _autocast_dtype(device, t.mixed_precision)
+    scaler = torch.amp.GradScaler("cuda", enabled=autocast_dtype == torch.float16)
+    criterion = loss_fn(cfg.data.problem_type)
+    monitor, direction = t.monitor, t.monitor_strategy
+    if resume and state.epoch > 0:
+        _restore(run_dir, model, optimizer, scheduler)
+
+    log.emit(
+        "run_start",
+        run_dir=str(run_dir),
+        config=cfg.to_dict(),
+        model_stats=stats,
+        n_train=len(train_split),
+        n_valid=len(splits["validation"]),
+        n_test=len(splits["test"]) if "test" in splits else 0,
+        total_steps=total_steps,
+        steps_per_epoch=steps_per_epoch[0],
+        num_epochs=t.num_epochs,
+        device=str(device),
+        world_size=1,
+        resumed_from_epoch=state.epoch,
+        embedding_cache=cache is not None,
+        padded_fraction=padded_fraction(
+            make_batches(
+                train_split.lengths,
+                mode=b.batch_mode,
+                batch_size=b.batch_size,
+                batch_token=b.batch_token,
+                shuffle=True,
+                seed=t.seed,
+                epoch=1,
+            ),
+            train_split.lengths,
+        ),
+    )
+    run_t0, last_step_event = time.time(), 0.0
+    steps_at_start = state.global_step
+    adalora = getattr(getattr(model.backbone, "base_model", None), "update_and_allocate", None)
+
+    for epoch in range(state.epoch + 1, t.num_epochs + 1):
+        if state.stopped_early:
+            break
+        log.emit("phase", phase="train", epoch=epoch)
+        epoch_t0 = time.time()
+        model.train()
+        batches = make_batches(
+            train_split.lengths,
+            mode=b.batch_mode,
+            batch_size=b.batch_size,
+            batch_token=b.batch_token,
+            shuffle=True,
+            seed=t.seed,
+            epoch=epoch,
+        )
+        loss_sum, n_seen, residues = 0.0, 0, 0
+        for i, idx in enumerate(batches):
+            if stop():
+                raise Aborted
+            group_start = i - i % accum
+            group_size = min(accum, len(batches) - group_start)
+            with torch.autocast(device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
+                logits, targets = forward_batch(model, train_split, idx, device, cache and cache.get("train"))
+                loss = criterion(logits.float(), targets)
+            scaler.scale(loss / group_size).backward()
+            loss_sum += loss.item() * len(idx)
+            n_seen += len(idx)
+            residues += sum(train_split.residues[j] for j in idx)
+            if i - group_start + 1 == group_size:  # the last micro-batch of an accumulation group
+                if t.max_grad_norm > 0:  # clip once per optimizer step, on the summed gradient
+                    scaler.unscale_(optimizer)
+                    torch.nn.utils.clip_grad_norm_(params, t.max_grad_norm)
+                scaler.step(optimizer)
+                scaler.update()
+                scheduler.step()
+                state.global_step += 1
+                if adalora is not None and built.method.name == "adalora":
+                    adalora(state.global_step)  # rank budget update needs this step's gradients
+                optimizer.zero_grad(set_to_none=True)
+                now = time.time()
+                if now - last_step_event >= STEP_EVENT_INTERVAL_S or i == len(batches) - 1:
+                    last_step_event = now
+                    fraction = state.global_step / total_steps
+                    done_here = state.global_step - steps_at_start
+                    elapsed = now - run_t0
+                    rate = elapsed / done_here if done_here else 0.0
+                    log.emit(
+                        "step",
+                        epoch=epoch,
+                        step=state.global_step,
+                        **{"train/loss": loss_sum / n_seen},
+                        lr=scheduler.get_last_lr()[0],
+                        fraction=fraction,
+                        elapsed=elapsed,
+                        eta=rate * (total_steps - state.global_step),
+                    )
+        train_seconds = time.time() - epoch_t0
+
+        log.emit("phase", phase="validate", epoch=epoch)
+        val_loss, val_metrics, _ = evaluate(
+            model, splits["validation"], cfg, device, data, cache and cache.get("validation"), stop
+        )
+        row = {
+            "epoch": epoch,
+            "train/loss": loss_sum / max(n_seen, 1),
+            "val/loss": val_loss,
+            **{f"val/{k}": v for k, v in val_metrics.items()},
+            "epoch_seconds": time.time() - epoch_t0,
+            "train_residues_per_s": residues / max(train_seconds, 1e-9),
+            "lr": scheduler.get_last_lr()[0],
+        }
+        state.history.append({k: rundir.clean_number(v) for k, v in row.items()})
+        log.emit("epoch", **row)
+
+        value = val_loss if monitor == "loss" else val_metrics.get(monitor)
+        if improves(value, state.best_value, direction, state.best_epoch is not None):
+            state.best_epoch, state.best_value, state.epochs_without_improvement = (
+                epoch,
+                rundir.clean_number(value),
+                0,
+            )
+            _save_best(run_dir, model, cfg)
+            log.emit("best", epoch=epoch, monitor=monitor, value=value)
+        else:
+            state.epochs_without_improvement += 1
+            if state.epochs_without_improvement >= t.patience:
+                state.stopped_early = True
+                log.emit(
+                    "log",
+                    level="info",
+                    message=f"Early stopping: no better {monitor} for {t.patience} epochs.",
+                )
+        state.epoch = epoch
+        _write_metrics_csv(run_dir, state.history)
+        _save_last(run_dir, model, optimizer, scheduler, state)
+
+    # Test the best model, never the last one.
+    load_trainable(model, rundir.checkpoint_dir(run_dir, "best") / "trainable.safetensors")
+    test_metrics: dict[str, float] = {}
+    if "test" in splits:
+        log.emit("phase", phase="test", epoch=state.epoch)
+        test_loss, test_metrics, outputs = evaluate(
+            model, splits["test"], cfg, device, data, cache and cache.get("test"), stop
+        )
+        test_metrics = {"loss": test_loss, **test_metrics}
+        rundir.write_csv(
+            run_dir / rundir.TEST_METRICS, ["metric", "value"], [[k, v] for k, v in test_metrics.items()]
+        )
+        frame = predictions_frame(data.splits["test"], outputs, cfg, data)
+        with rundir.atomic_path(run_dir / rundir.TEST_PREDICTIONS) as tmp:
+            frame.to_csv(tmp, index=False)
+        log.emit("test", **{f"test/{k}": v for k, v in test_metrics.items()})
+    else:
+        log.emit("log", level="warning", message="No test split: no test metrics were computed.")
+    message = f"Best epoch {state.best_epoch} ({monitor} {_fmt(state.best_value)})."
+    log.emit(
+        "status",
+        status="completed",
+        message=message,
+        best_epoch=state.best_epoch,
+        best_value=state.best_value,
+    )
+    return RunResult(run_dir, "completed", message, state.best_epoch, state.best_value, test_metrics)
+
+
+def _fmt(v: float | None) -> str:
+    return "n/a" if v is None else f"{v:.4g}"
+
+
+def _autocast_dtype(device: torch.device, enabled: bool) -> torch.dtype | None:
+    if not enabled or device.type != "cuda":
+        return None  # CPU autocast (bf16) is slower than fp32 on most CPUs and changes results
+    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+
+
+def evaluate(model, split: Encoded, cfg: RunConfig, device, data, cached=None, stop=None):
+    """Loss, metrics and per-example outputs (probabilities, or values in label units), in the
+    split's original order. One code path for validation, test, ``evaluate`` and ``predict``."""
+    b = cfg.batch
+    model.eval()
+    batches = make_batches(
+        split.lengths,
+        mode=b.batch_mode,
+        batch_size=b.batch_size,
+        batch_token=b.batch_token,
+        shuffle=False,
+        seed=0,
+        epoch=0,
+    )
+    criterion = loss_fn(cfg.data.problem_type)
+    order, logits_parts = [], []
+    autocast_dtype = _autocast_dtype(device, cfg.train.mixed_precision)
+    with torch.inference_mode():
+        for idx in batches:
+            if stop is not None and stop():
+                raise Aborted
+            with torch.autocast(device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
+                logits, _ = forward_batch(model, split, idx, device, cached, with_targets=False)
+            logits_parts.append(logits.float().cpu())
+            order.extend(idx)
+    logits = torch.cat(logits_parts)[torch.argsort(torch.tensor(order))]
+    outputs = outputs_from_logits(cfg.data.problem_type, logits).numpy()
+    regression = cfg.data.problem_type == "regression"
+    if regression:
+        outputs = data.denormalize(outputs)  # metrics and predictions in the label's own units
+    if split.targets is None:
+        return None, {}, outputs
+    loss = float(criterion(logits, split.targets))
+    targets = data.denormalize(split.targets.numpy()) if regression else split.targets.numpy()
+    metrics = compute_metrics(
+        cfg.data.problem_type, cfg.data.metrics, outputs, targets, cfg.data.num_labels or 1
+    )
+    return loss, metrics, outputs
+
+
+# -- checkpoints ----------------------------------------------------------------------------------
+
+
+def _save_best(run_dir: Path, model, cfg: RunConfig) -> None:
+    with rundir.atomic_dir(run_dir / rundir.CHECKPOINTS / "best") as tmp:
+        save_trainable(model, tmp / "trainable.safetensors")
+        if hasattr(model.backbone, "peft_config"):
+            model.backbone.save_pretrained(str(tmp / "adapter"))  # PEFT's own format, for other tools
+    # The guide's "Output Model Name": the best model's trained tensors, as safetensors.
+    save_trainable(model, run_dir / rundir.model_file_name(cfg.output.output_model_name))
+
+
+def _save_last(run_dir: Path, model, optimizer, scheduler, state: LoopState) -> None:
+    from safetensors.torch import save_file
+
+    rng = {"torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        rng.update({f"cuda{i}": s for i, s in enumerate(torch.cuda.get_rng_state_all())})
+    np_state = np.random.get_state()
+    loop = {
+        **state.__dict__,
+        "python_rng": _to_json(random.getstate()),
+        "numpy_rng": [np_state[0], np_state[1].tolist(), *np_state[2:]],
+    }
+    with rundir.atomic_dir(run_dir / rundir.CHECKPOINTS / "last") as tmp:
+        save_trainable(model, tmp / "trainable.safetensors")
+        torch.save(
+            {"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict()}, tmp / "optimizer.pt"
+        )
+        save_file(rng, str(tmp / "rng.safetensors"))
+        rundir.write_json(tmp / "trainer_state.json", loop)
+
+
+def _to_json(o):
+    return [_to_json(x) for x in o] if isinstance(o, (tuple, list)) else o
+
+
+def _read_loop_state(run_dir: Path) -> LoopState | None:
+    path = rundir.checkpoint_dir(run_dir, "last") / "trainer_state.json"
+    if not path.exists():
+        return None
+    d = json.loads(path.read_text(encoding="utf-8"))
+    return LoopState(**{k: d[k] for k in LoopState.__dataclass_fields__})
+
+
+def _finished(run_dir: Path) -> bool:
+    return any(
+        e.get("type") == "status" and e.get("status") == "completed" for e in rundir.read_events(run_dir)
+    )
+
+
+def _restore(run_dir: Path, model, optimizer, scheduler) -> None:
+    """Put model, optimizer, scheduler and every RNG back to the end of the last finished epoch."""
+    from safetensors.torch import load_file
+
+    last = rundir.checkpoint_dir(run_dir, "last")
+    load_trainable(model, last / "trainable.safetensors")
+    opt = torch.load(last / "optimizer.pt", map_location="cpu", weights_only=True)
+    optimizer.load_state_dict(opt["optimizer"])
+    scheduler.load_state_dict(opt["scheduler"])
+    rng = load_file(str(last / "rng.safetensors"))
+    torch.set_rng_state(rng["torch"])
+    if torch.cuda.is_available():
+        torch.cuda.set_rng_state_all([rng[k] for k in sorted(rng) if k.startswith("cuda")])
+    loop = json.loads((last / "trainer_state.json").read_text(encoding="utf-8"))
+    py = loop["python_rng"]
+    random.setstate((py[0], tuple(py[1]), py[2]))
+    npr = loop["numpy_rng"]
+    np.random.set_state((npr[0], np.array(npr[1], dtype=np.uint32), *npr[2:]))
+
+
+def _write_metrics_csv(run_dir: Path, history: list[dict[str, Any]]) -> None:
+    header = list(dict.fromkeys(k for row in history for k in row))
+    rundir.write_csv(run_dir / rundir.METRICS, header, [[row.get(k) for k in header] for row in history])
+
+
+# -- CLI --------------------------------------------------------------------------------------------
+
+
+def _print_event(e: dict[str, Any]) -> None:
+    """Human progress on stderr for the CLI (the machine-readable log is events.jsonl)."""
+    kind = e["type"]
+    if kind == "run_start":
+        s = e["model_stats"]
+        print(
+            f"run folder: {e['run_dir']}\ndevice: {e['device']}; {e['n_train']} train / {e['n_valid']} "
+            f"validation / {e['n_test']} test sequences; trainable parameters {s['trainable_params']:,} of "
+            f"{s['total_params']:,} ({s['trainable_percent']:.2f}%)",
+            file=sys.stderr,
+        )
+    elif kind == "epoch":
+        vals = "  ".join(f"{k}={_fmt(v)}" for k, v in e.items() if k.startswith(("train/", "val/")))
+        print(f"epoch {e['epoch']}: {vals}  ({e['epoch_seconds']:.1f} s)", file=sys.stderr)
+    elif kind == "best":
+        print(f"  new best {e['monitor']} {_fmt(e['value'])}", file=sys.stderr)
+    elif kind == "test":
+        print(
+            "test: " + "  ".join(f"{k}={_fmt(v)}" for k, v in e.items() if k.startswith("test/")),
+            file=sys.stderr,
+        )
+    elif kind == "log":
+        print(f"{e['level']}: {e['message']}", file=sys.stderr)
+    elif kind == "status":
+        print(f"{e['status']}: {e['message']}", file=sys.stderr)
+
+
+def _run_cli(run: Callable[[Callable[[], bool]], RunResult]) -> int:
+    """SIGINT asks the loop to stop at the next step (state saved, exit 130); a second one kills."""
+    requested = {"stop": False}
+
+    def on_sigint(signum, frame):
+        if requested["stop"]:
+            raise KeyboardInterrupt
+        requested["stop"] = True
+        print("stopping after the current step... (Ctrl-C again to force)", file=sys.stderr)
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        result = run(lambda: requested["stop"])
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    return {"completed": 0, "aborted": 130}.get(result.status, 1)
+
+
+def cli_train(cfg: RunConfig) -> int:
+    cfg.validate()
+    return _run_cli(lambda stop: train(cfg, emit=_print_event, should_stop=stop))
+
+
+def cli_resume(run_dir: str) -> int:
+    path = Path(run_dir)
+    if not (path / rundir.CONFIG).exists():
+        raise VenusError(f"{run_dir} is not a run folder (no {rundir.CONFIG}).")
+    cfg = RunConfig.load(path / rundir.CONFIG)
+    return _run_cli(lambda stop: train(cfg, emit=_print_event, should_stop=stop, run_dir=path, resume=True))
+
+
+__all__ = ["RunResult", "train", "evaluate", "improves", "make_scheduler", "vocab"]
