@@ -151,6 +151,11 @@ def resolve_task(cfg: RunConfig) -> RunConfig:
     loader then infers it from the labels (and the data doctor says so).
     """
     d, t = cfg.data, cfg.train
+    if d.train_file and d.dataset:
+        # Split files given: they are the data. (``dataset`` defaults to the demo, which must not
+        # leak its task settings into a custom run.)
+        cfg = cfg.with_values(dataset=None)
+        d = cfg.data
     inherited: dict[str, Any] = {}
     entry = find_entry(d.dataset)
     if entry is not None:
@@ -183,6 +188,8 @@ def resolve_task(cfg: RunConfig) -> RunConfig:
             "problem_type is not set: choose single_label_classification, multi_label_classification "
             "or regression (predefined datasets set it for you)."
         )
+    if d.problem_type not in vocab.PROBLEM_TYPES:
+        cfg.validate()  # raises with the list of valid problem types
     fill: dict[str, Any] = {}
     if d.problem_type == "regression" and d.num_labels is None:
         fill["num_labels"] = 1

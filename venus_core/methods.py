@@ -167,7 +167,7 @@ def get_method(name: str) -> Method:
     return METHODS[name]
 
 
-def quantization_config(device: torch.device, arch: Architecture) -> Any:
+def quantization_config(device: torch.device) -> Any:
     """bitsandbytes 4-bit nf4 for QLoRA: bf16 compute on GPUs that have it, fp32 elsewhere.
 
     Linear layers created fresh at load time must not be quantized; ours (the head) live outside

@@ -84,8 +84,17 @@ def num_outputs(cfg: RunConfig) -> int:
     return 1 if cfg.data.problem_type == "regression" else int(cfg.data.num_labels)
 
 
-def build_model(cfg: RunConfig, device: torch.device, total_steps: int) -> Built:
-    """Load the backbone, apply the fine-tuning method and attach the head (on ``device``)."""
+@dataclass
+class Loaded:
+    """A pretrained backbone and its tokenizer, before the method and head are applied (the
+    trainer tokenizes in between, to count the optimizer steps AdaLoRA's schedule needs)."""
+
+    backbone: nn.Module
+    tokenizer: backbones.Tokenizer
+    arch: models.Architecture
+
+
+def load_pretrained(cfg: RunConfig, device: torch.device) -> Loaded:
     method = get_method(cfg.method.training_method)
     quant = None
     if method.quantized:
@@ -93,18 +102,24 @@ def build_model(cfg: RunConfig, device: torch.device, total_steps: int) -> Built
             import bitsandbytes  # noqa: F401
         except ImportError:
             raise VenusError("plm-qlora needs the bitsandbytes package: pip install bitsandbytes") from None
-        src = models.resolve_model_source(cfg.model.plm_model)
-        arch = models.architecture_for(
-            getattr(backbones.load_config(src, cfg.model.trust_remote_code), "model_type", None)
-        )
-        quant = quantization_config(device, arch)
+        quant = quantization_config(device)
     backbone, tokenizer, arch = backbones.load_backbone(
         cfg.model.plm_model, cfg.model.trust_remote_code, quant
     )
-    hidden = backbones.hidden_size_of(backbone)
     if not method.quantized:
         backbone = backbone.to(device)  # bitsandbytes places quantized weights itself
-    backbone = method.prepare(backbone, cfg, arch, total_steps)
+    return Loaded(backbone, tokenizer, arch)
+
+
+def build_model(
+    cfg: RunConfig, device: torch.device, total_steps: int, loaded: Loaded | None = None
+) -> Built:
+    """Backbone (loaded unless given) -> fine-tuning method -> (SES-Adapter) -> head, on ``device``."""
+    loaded = loaded or load_pretrained(cfg, device)
+    method = get_method(cfg.method.training_method)
+    tokenizer, arch = loaded.tokenizer, loaded.arch
+    hidden = backbones.hidden_size_of(loaded.backbone)
+    backbone = method.prepare(loaded.backbone, cfg, arch, total_steps)
     if method.quantized:
         backbone = backbone.to(device)
     ses = None

@@ -87,6 +87,35 @@ def encode_split(frame: pd.DataFrame, data: Any, name: str, tok: Tokenizer, cfg:
     return encode_frame(frame, tok, cfg, data.targets(name))
 
 
+def train_batches(split: Encoded, cfg: RunConfig, epoch: int) -> list[list[int]]:
+    """An epoch's training batches: a function of (seed, epoch) alone, so a resumed run and the
+    step count made before training see exactly the batches the loop will."""
+    b = cfg.batch
+    return make_batches(
+        split.lengths,
+        mode=b.batch_mode,
+        batch_size=b.batch_size,
+        batch_token=b.batch_token,
+        shuffle=True,
+        seed=cfg.train.seed,
+        epoch=epoch,
+    )
+
+
+def eval_batches(split: Encoded, cfg: RunConfig) -> list[list[int]]:
+    """Length-sorted batches for inference (the caller restores the original order)."""
+    b = cfg.batch
+    return make_batches(
+        split.lengths,
+        mode=b.batch_mode,
+        batch_size=b.batch_size,
+        batch_token=b.batch_token,
+        shuffle=False,
+        seed=0,
+        epoch=0,
+    )
+
+
 def _pad(rows: list[list[int]], value: int) -> torch.Tensor:
     width = max(len(r) for r in rows)
     out = torch.full((len(rows), width), value, dtype=torch.long)
@@ -154,18 +183,9 @@ class EmbeddingCache(dict):
         pooled_only = not model.head.pool_has_parameters and model.ses is None
         cache = cls()
         model.eval()
-        b = cfg.batch
         with torch.inference_mode():
             for name, split in splits.items():
-                batches = make_batches(
-                    split.lengths,
-                    mode=b.batch_mode,
-                    batch_size=b.batch_size,
-                    batch_token=b.batch_token,
-                    shuffle=False,
-                    seed=0,
-                    epoch=0,
-                )
+                batches = eval_batches(split, cfg)
                 pooled: list[torch.Tensor | None] = [None] * len(split)
                 states: list[torch.Tensor | None] = [None] * len(split)
                 for idx in batches:

@@ -23,19 +23,21 @@ import numpy as np
 import torch
 
 from venus_core import rundir, vocab
-from venus_core.batching import make_batches, padded_fraction
+from venus_core.batching import padded_fraction
 from venus_core.config import RunConfig
 from venus_core.datasets import resolve_task
 from venus_core.errors import VenusError
 from venus_core.metrics import compute_metrics, loss_fn, outputs_from_logits
-from venus_core.modeling import build_model, load_trainable, model_stats, save_trainable
+from venus_core.modeling import build_model, load_pretrained, load_trainable, model_stats, save_trainable
 from venus_core.pipeline import (
     EmbeddingCache,
     Encoded,
     encode_split,
+    eval_batches,
     forward_batch,
     pick_device,
     predictions_frame,
+    train_batches,
 )
 
 STEP_EVENT_INTERVAL_S = 0.5  # step events are throttled: a UI cannot show more, the log stays small
@@ -182,7 +184,7 @@ def _run(
 ) -> RunResult:
     from venus_core.data import prepare
 
-    t, b = cfg.train, cfg.batch
+    t = cfg.train
     state = LoopState()
     if resume:
         state = _read_loop_state(run_dir)
@@ -204,36 +206,22 @@ def _run(
     seed_everything(t.seed)
     device = pick_device(t.device)
 
-    train_lengths_probe = data.splits["train"]["aa_seq"].str.len().tolist()
-    # The scheduler and AdaLoRA need the true number of optimizer steps, known before training:
-    # batches depend only on (seed, epoch), so we can count them now (in tokens: +2 specials).
-    n_batches = [
-        len(
-            make_batches(
-                [n + 2 for n in train_lengths_probe],
-                mode=b.batch_mode,
-                batch_size=b.batch_size,
-                batch_token=b.batch_token,
-                shuffle=True,
-                seed=t.seed,
-                epoch=e,
-            )
-        )
-        for e in range(1, t.num_epochs + 1)
-    ]
-    accum = t.gradient_accumulation_steps
-    steps_per_epoch = [math.ceil(n / accum) for n in n_batches]
-    total_steps = sum(steps_per_epoch)
-
-    built = build_model(cfg, device, total_steps)
-    model, tok = built.model, built.tokenizer
-    stats = model_stats(model)
-    rundir.write_json(run_dir / rundir.MODEL_STATS, stats)
-
+    loaded = load_pretrained(cfg, device)
     splits: dict[str, Encoded] = {
-        name: encode_split(frame, data, name, tok, cfg) for name, frame in data.splits.items()
+        name: encode_split(frame, data, name, loaded.tokenizer, cfg) for name, frame in data.splits.items()
     }
     train_split = splits["train"]
+    # The scheduler and AdaLoRA need the true number of optimizer steps before training starts:
+    # batches depend only on (seed, epoch), so they can be counted now.
+    accum = t.gradient_accumulation_steps
+    steps_per_epoch = [
+        math.ceil(len(train_batches(train_split, cfg, epoch)) / accum) for epoch in range(1, t.num_epochs + 1)
+    ]
+    total_steps = sum(steps_per_epoch)
+    built = build_model(cfg, device, total_steps, loaded)
+    model = built.model
+    stats = model_stats(model)
+    rundir.write_json(run_dir / rundir.MODEL_STATS, stats)
     cache = None
     if built.method.frozen_backbone and t.embedding_cache:
         log.emit("phase", phase="caching", epoch=state.epoch)
@@ -267,15 +255,7 @@ def _run(
         resumed_from_epoch=state.epoch,
         embedding_cache=cache is not None,
         padded_fraction=padded_fraction(
-            make_batches(
-                train_split.lengths,
-                mode=b.batch_mode,
-                batch_size=b.batch_size,
-                batch_token=b.batch_token,
-                shuffle=True,
-                seed=t.seed,
-                epoch=1,
-            ),
+            train_batches(train_split, cfg, 1),
             train_split.lengths,
         ),
     )
@@ -289,15 +269,7 @@ def _run(
         log.emit("phase", phase="train", epoch=epoch)
         epoch_t0 = time.time()
         model.train()
-        batches = make_batches(
-            train_split.lengths,
-            mode=b.batch_mode,
-            batch_size=b.batch_size,
-            batch_token=b.batch_token,
-            shuffle=True,
-            seed=t.seed,
-            epoch=epoch,
-        )
+        batches = train_batches(train_split, cfg, epoch)
         loss_sum, n_seen, residues = 0.0, 0, 0
         for i, idx in enumerate(batches):
             if stop():
@@ -421,17 +393,8 @@ def _autocast_dtype(device: torch.device, enabled: bool) -> torch.dtype | None:
 def evaluate(model, split: Encoded, cfg: RunConfig, device, data, cached=None, stop=None):
     """Loss, metrics and per-example outputs (probabilities, or values in label units), in the
     split's original order. One code path for validation, test, ``evaluate`` and ``predict``."""
-    b = cfg.batch
     model.eval()
-    batches = make_batches(
-        split.lengths,
-        mode=b.batch_mode,
-        batch_size=b.batch_size,
-        batch_token=b.batch_token,
-        shuffle=False,
-        seed=0,
-        epoch=0,
-    )
+    batches = eval_batches(split, cfg)
     criterion = loss_fn(cfg.data.problem_type)
     order, logits_parts = [], []
     autocast_dtype = _autocast_dtype(device, cfg.train.mixed_precision)
