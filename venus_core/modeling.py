@@ -57,12 +57,20 @@ class ProteinModel(nn.Module):
 
     def forward(
         self,
-        input_ids: torch.Tensor,
-        attention_mask: torch.Tensor,
-        residue_mask: torch.Tensor,
+        input_ids: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        residue_mask: torch.Tensor | None = None,
         structure: dict[str, torch.Tensor] | None = None,
+        hidden: torch.Tensor | None = None,
+        pooled: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        return self.head_forward(self.embed(input_ids, attention_mask), residue_mask, structure)
+        """Logits from tokens, from cached backbone states (``hidden``) or from cached pooled
+        vectors (``pooled``). One entry point, so DDP's wrapper sees every path."""
+        if pooled is not None:
+            return self.head.classifier(pooled)
+        if hidden is None:
+            hidden = self.embed(input_ids, attention_mask)
+        return self.head_forward(hidden, residue_mask, structure)
 
     def train(self, mode: bool = True) -> ProteinModel:
         super().train(mode)

@@ -142,21 +142,22 @@ def forward_batch(
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Logits for the examples ``idx`` (and their targets), from tokens or from cached embeddings."""
     targets = split.targets[idx].to(device) if with_targets and split.targets is not None else None
+    if cached is not None and cached.pooled is not None:
+        return model(pooled=cached.pooled[idx].to(device)), targets
     width = max(split.lengths[i] for i in idx)
     structure = {k: _pad([v[i] for i in idx], 0).to(device) for k, v in split.structure.items()}
     mask = residue_mask(split, idx, width).to(device)
-    if cached is not None and cached.pooled is not None:
-        return model.head.classifier(cached.pooled[idx].to(device)), targets
     if cached is not None:
         states = torch.zeros(len(idx), width, cached.states[idx[0]].shape[-1])
         for row, i in enumerate(idx):
             states[row, : split.lengths[i]] = cached.states[i].float()
-        return model.head_forward(states.to(device), mask, structure), targets
+        return model(hidden=states.to(device), residue_mask=mask, structure=structure), targets
     input_ids = _pad([split.ids[i] for i in idx], split.pad_id).to(device)
-    attention = (torch.arange(width)[None, :] < torch.tensor([split.lengths[i] for i in idx])[:, None]).to(
-        device
-    )
-    return model(input_ids, attention.long(), mask, structure), targets
+    lengths = torch.tensor([split.lengths[i] for i in idx])
+    attention = (torch.arange(width)[None, :] < lengths[:, None]).long().to(device)
+    return model(
+        input_ids=input_ids, attention_mask=attention, residue_mask=mask, structure=structure
+    ), targets
 
 
 @dataclass

@@ -7,6 +7,8 @@ observable fact leaves as an event (``rundir.EventLog``); the dashboard and the 
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import math
 import random
@@ -22,8 +24,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from venus_core import rundir, vocab
-from venus_core.batching import padded_fraction
+from venus_core import distributed, rundir, vocab
+from venus_core.batching import padded_fraction, shard_batches
 from venus_core.config import RunConfig
 from venus_core.datasets import resolve_task
 from venus_core.errors import VenusError
@@ -120,30 +122,32 @@ def train(
     """Train one run. Never raises for a failed run: the result (and the last event) says why.
 
     ``run_dir``: an allocated run folder (the dashboard allocates it up front), or the folder of an
-    interrupted run when ``resume`` is true.
+    interrupted run when ``resume`` is true. Under ``torchrun`` every rank calls this; rank 0
+    alone writes the run folder and emits events.
     """
-    listeners = [emit] if emit else []
+    d = distributed.from_env()
+    listeners = [emit] if emit and d.is_main else []
     log = rundir.EventLog(None, lambda e: [f(e) for f in listeners])
     stop = should_stop or (lambda: False)
     run_path: Path | None = Path(run_dir) if run_dir else None
     try:
         cfg = resolve_task(cfg)
-        if run_path is None:
-            run_path = rundir.new_run_dir(cfg)
-        run_path.mkdir(parents=True, exist_ok=True)
-        log.attach(run_path)
-        if not resume:
-            rundir.write_text(run_path / rundir.CONFIG, cfg.to_json())
-        if cfg.output.wandb:
-            from venus_core.wandb_sink import WandbSink
+        if d.is_main:
+            if run_path is None:
+                run_path = rundir.new_run_dir(cfg)
+            run_path.mkdir(parents=True, exist_ok=True)
+            log.attach(run_path)
+            if not resume:
+                rundir.write_text(run_path / rundir.CONFIG, cfg.to_json())
+            if cfg.output.wandb:
+                from venus_core.wandb_sink import WandbSink
 
-            listeners.append(WandbSink(cfg, run_path))
-        return _run(cfg, run_path, log, stop, resume)
+                listeners.append(WandbSink(cfg, run_path))
+        run_path = Path(distributed.broadcast(d, str(run_path)))
+        return _run(cfg, run_path, log, stop, resume, d)
     except Aborted:
         log.emit(
-            "status",
-            status="aborted",
-            message="Aborted by the user; finished epochs and checkpoints/last are kept.",
+            "status", status="aborted", message="Aborted; finished epochs and checkpoints/last are kept."
         )
         return RunResult(run_path, "aborted", "aborted by the user")
     except VenusError as e:
@@ -154,8 +158,9 @@ def train(
             log.emit("status", status="aborted", message="Interrupted.")
             return RunResult(run_path, "aborted", "interrupted")
         message = describe_failure(e)
-        if run_path is not None:
-            (run_path / "error.log").write_text(traceback.format_exc(), encoding="utf-8")
+        if run_path is not None and d.is_main:
+            with contextlib.suppress(OSError):
+                (run_path / "error.log").write_text(traceback.format_exc(), encoding="utf-8")
         log.emit("status", status="failed", message=message)
         return RunResult(run_path, "failed", message)
     finally:
@@ -172,27 +177,50 @@ def describe_failure(e: BaseException) -> str:
             "Out of memory. Lower the batch size or tokens per batch, set a max sequence length, use "
             "gradient accumulation for the same effective batch, or choose plm-qlora / a smaller model."
         )
-    if isinstance(e, OSError) and getattr(e, "errno", None) == 28:
-        return (
-            f"The disk is full ({getattr(e, 'filename', '')}). Free space or choose another save directory."
-        )
+    if isinstance(e, OSError) and e.errno == errno.ENOSPC:
+        return f"The disk is full ({e.filename or ''}). Free space or choose another save directory."
     return f"Internal error: {type(e).__name__}: {text}. Details are in error.log in the run folder."
 
 
+@dataclass
+class Loop:
+    """What one epoch of training needs (built once per run by ``_run``)."""
+
+    cfg: RunConfig
+    model: Any  # the ProteinModel
+    ddp: Any  # the same model, wrapped by DDP when data-parallel
+    optimizer: torch.optim.Optimizer
+    scheduler: Any
+    scaler: torch.amp.GradScaler
+    device: torch.device
+    d: distributed.Dist
+    total_steps: int
+    log: rundir.EventLog
+    stop: Callable[[], bool]
+    adalora: Callable[[int], None] | None = None
+    t0: float = 0.0  # when this session started training, and at which step (for the ETA)
+    first_step: int = 0
+    last_event: float = 0.0
+
+
 def _run(
-    cfg: RunConfig, run_dir: Path, log: rundir.EventLog, stop: Callable[[], bool], resume: bool
+    cfg: RunConfig,
+    run_dir: Path,
+    log: rundir.EventLog,
+    stop: Callable[[], bool],
+    resume: bool,
+    d: distributed.Dist,
 ) -> RunResult:
     from venus_core.data import prepare
 
     t = cfg.train
     state = LoopState()
     if resume:
-        state = _read_loop_state(run_dir)
-        if state is None:
-            state = LoopState()
-        elif _finished(run_dir):
+        if _finished(run_dir):
             log.emit("log", level="info", message="This run already completed; nothing to resume.")
-            return RunResult(run_dir, "completed", "already completed", state.best_epoch, state.best_value)
+            done = _read_loop_state(run_dir) or LoopState()
+            return RunResult(run_dir, "completed", "already completed", done.best_epoch, done.best_value)
+        state = _read_loop_state(run_dir) or LoopState()
 
     log.emit("phase", phase="loading", epoch=state.epoch)
     data, report = prepare(cfg)
@@ -200,28 +228,26 @@ def _run(
         raise VenusError(report.format_errors())
     for issue in report.warnings:
         log.emit("log", level="warning", message=issue.message)
-    rundir.write_json(run_dir / rundir.LABEL_CODEC, data.to_dict())
-    if stop():
-        raise Aborted
+    if d.is_main:
+        rundir.write_json(run_dir / rundir.LABEL_CODEC, data.to_dict())
+    device = distributed.device_for(d, pick_device(t.device))
     seed_everything(t.seed)
-    device = pick_device(t.device)
 
     loaded = load_pretrained(cfg, device)
-    splits: dict[str, Encoded] = {
+    splits = {
         name: encode_split(frame, data, name, loaded.tokenizer, cfg) for name, frame in data.splits.items()
     }
-    train_split = splits["train"]
     # The scheduler and AdaLoRA need the true number of optimizer steps before training starts:
     # batches depend only on (seed, epoch), so they can be counted now.
-    accum = t.gradient_accumulation_steps
     steps_per_epoch = [
-        math.ceil(len(train_batches(train_split, cfg, epoch)) / accum) for epoch in range(1, t.num_epochs + 1)
+        math.ceil(len(_rank_batches(splits["train"], cfg, epoch, d)) / t.gradient_accumulation_steps)
+        for epoch in range(1, t.num_epochs + 1)
     ]
-    total_steps = sum(steps_per_epoch)
-    built = build_model(cfg, device, total_steps, loaded)
+    built = build_model(cfg, device, sum(steps_per_epoch), loaded)
     model = built.model
     stats = model_stats(model)
-    rundir.write_json(run_dir / rundir.MODEL_STATS, stats)
+    if d.is_main:
+        rundir.write_json(run_dir / rundir.MODEL_STATS, stats)
     cache = None
     if built.method.frozen_backbone and t.embedding_cache:
         log.emit("phase", phase="caching", epoch=state.epoch)
@@ -229,114 +255,75 @@ def _run(
         if cache is None:
             raise Aborted
 
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=t.learning_rate)
-    scheduler = make_scheduler(optimizer, t.scheduler, t.warmup_steps, total_steps)
-    autocast_dtype = _autocast_dtype(device, t.mixed_precision)
-    scaler = torch.amp.GradScaler("cuda", enabled=autocast_dtype == torch.float16)
-    criterion = loss_fn(cfg.data.problem_type)
-    monitor, direction = t.monitor, t.monitor_strategy
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=t.learning_rate)
+    scheduler = make_scheduler(optimizer, t.scheduler, t.warmup_steps, sum(steps_per_epoch))
     if resume and state.epoch > 0:
         _restore(run_dir, model, optimizer, scheduler)
-
+    adalora = model.backbone.base_model.update_and_allocate if built.method.name == "adalora" else None
+    autocast = _autocast_dtype(device, t.mixed_precision)
+    loop = Loop(
+        cfg,
+        model,
+        distributed.wrap(d, model, device),
+        optimizer,
+        scheduler,
+        torch.amp.GradScaler("cuda", enabled=autocast == torch.float16),
+        device,
+        d,
+        sum(steps_per_epoch),
+        log,
+        stop,
+        adalora,
+    )
     log.emit(
         "run_start",
         run_dir=str(run_dir),
         config=cfg.to_dict(),
         model_stats=stats,
-        n_train=len(train_split),
+        n_train=len(splits["train"]),
         n_valid=len(splits["validation"]),
         n_test=len(splits["test"]) if "test" in splits else 0,
-        total_steps=total_steps,
+        total_steps=loop.total_steps,
         steps_per_epoch=steps_per_epoch[0],
         num_epochs=t.num_epochs,
         device=str(device),
-        world_size=1,
+        world_size=d.world_size,
         resumed_from_epoch=state.epoch,
         embedding_cache=cache is not None,
-        padded_fraction=padded_fraction(
-            train_batches(train_split, cfg, 1),
-            train_split.lengths,
-        ),
+        padded_fraction=padded_fraction(train_batches(splits["train"], cfg, 1), splits["train"].lengths),
     )
-    run_t0, last_step_event = time.time(), 0.0
-    steps_at_start = state.global_step
-    adalora = getattr(getattr(model.backbone, "base_model", None), "update_and_allocate", None)
-
+    loop.t0, loop.first_step = time.time(), state.global_step
+    monitor = t.monitor
     for epoch in range(state.epoch + 1, t.num_epochs + 1):
         if state.stopped_early:
             break
         log.emit("phase", phase="train", epoch=epoch)
         epoch_t0 = time.time()
-        model.train()
-        batches = train_batches(train_split, cfg, epoch)
-        loss_sum, n_seen, residues = 0.0, 0, 0
-        for i, idx in enumerate(batches):
-            if stop():
-                raise Aborted
-            group_start = i - i % accum
-            group_size = min(accum, len(batches) - group_start)
-            with torch.autocast(device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
-                logits, targets = forward_batch(model, train_split, idx, device, cache and cache.get("train"))
-                loss = criterion(logits.float(), targets)
-            scaler.scale(loss / group_size).backward()
-            loss_sum += loss.item() * len(idx)
-            n_seen += len(idx)
-            residues += sum(train_split.residues[j] for j in idx)
-            if i - group_start + 1 == group_size:  # the last micro-batch of an accumulation group
-                if t.max_grad_norm > 0:  # clip once per optimizer step, on the summed gradient
-                    scaler.unscale_(optimizer)
-                    torch.nn.utils.clip_grad_norm_(params, t.max_grad_norm)
-                scaler.step(optimizer)
-                scaler.update()
-                scheduler.step()
-                state.global_step += 1
-                if adalora is not None and built.method.name == "adalora":
-                    adalora(state.global_step)  # rank budget update needs this step's gradients
-                optimizer.zero_grad(set_to_none=True)
-                now = time.time()
-                if now - last_step_event >= STEP_EVENT_INTERVAL_S or i == len(batches) - 1:
-                    last_step_event = now
-                    fraction = state.global_step / total_steps
-                    done_here = state.global_step - steps_at_start
-                    elapsed = now - run_t0
-                    rate = elapsed / done_here if done_here else 0.0
-                    log.emit(
-                        "step",
-                        epoch=epoch,
-                        step=state.global_step,
-                        **{"train/loss": loss_sum / n_seen},
-                        lr=scheduler.get_last_lr()[0],
-                        fraction=fraction,
-                        elapsed=elapsed,
-                        eta=rate * (total_steps - state.global_step),
-                    )
-        train_seconds = time.time() - epoch_t0
-
+        train_loss, residues_per_s = _train_epoch(
+            loop, splits["train"], epoch, state, cache and cache.get("train")
+        )
         log.emit("phase", phase="validate", epoch=epoch)
         val_loss, val_metrics, _ = evaluate(
-            model, splits["validation"], cfg, device, data, cache and cache.get("validation"), stop
+            model, splits["validation"], cfg, device, data, cache and cache.get("validation"), stop, d
         )
         row = {
             "epoch": epoch,
-            "train/loss": loss_sum / max(n_seen, 1),
+            "train/loss": train_loss,
             "val/loss": val_loss,
             **{f"val/{k}": v for k, v in val_metrics.items()},
             "epoch_seconds": time.time() - epoch_t0,
-            "train_residues_per_s": residues / max(train_seconds, 1e-9),
+            "train_residues_per_s": residues_per_s,
             "lr": scheduler.get_last_lr()[0],
         }
         state.history.append({k: rundir.clean_number(v) for k, v in row.items()})
         log.emit("epoch", **row)
-
+        # Every rank has the same gathered metrics, so every rank takes the same decision here.
         value = val_loss if monitor == "loss" else val_metrics.get(monitor)
-        if improves(value, state.best_value, direction, state.best_epoch is not None):
-            state.best_epoch, state.best_value, state.epochs_without_improvement = (
-                epoch,
-                rundir.clean_number(value),
-                0,
-            )
-            _save_best(run_dir, model, cfg)
+        if improves(value, state.best_value, t.monitor_strategy, state.best_epoch is not None):
+            state.best_epoch, state.best_value = epoch, rundir.clean_number(value)
+            state.epochs_without_improvement = 0
+            if d.is_main:
+                _save_best(run_dir, model, cfg)
             log.emit("best", epoch=epoch, monitor=monitor, value=value)
         else:
             state.epochs_without_improvement += 1
@@ -348,24 +335,25 @@ def _run(
                     message=f"Early stopping: no better {monitor} for {t.patience} epochs.",
                 )
         state.epoch = epoch
-        _write_metrics_csv(run_dir, state.history)
-        _save_last(run_dir, model, optimizer, scheduler, state)
+        if d.is_main:
+            _write_metrics_csv(run_dir, state.history)
+            _save_last(run_dir, model, optimizer, scheduler, state, d.world_size)
+        distributed.barrier(d)
 
     # Test the best model, never the last one.
     load_trainable(model, rundir.checkpoint_dir(run_dir, "best") / "trainable.safetensors")
     test_metrics: dict[str, float] = {}
     if "test" in splits:
         log.emit("phase", phase="test", epoch=state.epoch)
-        test_loss, test_metrics, outputs = evaluate(
-            model, splits["test"], cfg, device, data, cache and cache.get("test"), stop
+        test_loss, metrics, outputs = evaluate(
+            model, splits["test"], cfg, device, data, cache and cache.get("test"), stop, d
         )
-        test_metrics = {"loss": test_loss, **test_metrics}
-        rundir.write_csv(
-            run_dir / rundir.TEST_METRICS, ["metric", "value"], [[k, v] for k, v in test_metrics.items()]
-        )
-        frame = predictions_frame(data.splits["test"], outputs, cfg, data)
-        with rundir.atomic_path(run_dir / rundir.TEST_PREDICTIONS) as tmp:
-            frame.to_csv(tmp, index=False)
+        test_metrics = {"loss": test_loss, **metrics}
+        if d.is_main:
+            rows = [[k, v] for k, v in test_metrics.items()]
+            rundir.write_csv(run_dir / rundir.TEST_METRICS, ["metric", "value"], rows)
+            with rundir.atomic_path(run_dir / rundir.TEST_PREDICTIONS) as tmp:
+                predictions_frame(data.splits["test"], outputs, cfg).to_csv(tmp, index=False)
         log.emit("test", **{f"test/{k}": v for k, v in test_metrics.items()})
     else:
         log.emit("log", level="warning", message="No test split: no test metrics were computed.")
@@ -380,6 +368,77 @@ def _run(
     return RunResult(run_dir, "completed", message, state.best_epoch, state.best_value, test_metrics)
 
 
+def _rank_batches(split: Encoded, cfg: RunConfig, epoch: int, d: distributed.Dist) -> list[list[int]]:
+    """This rank's share of the epoch's batches (all of them in a single process)."""
+    batches = train_batches(split, cfg, epoch)
+    return shard_batches(batches, d.rank, d.world_size, pad=True) if d.enabled else batches
+
+
+def _train_epoch(loop: Loop, split: Encoded, epoch: int, state: LoopState, cached) -> tuple[float, float]:
+    """One pass over this rank's batches; returns (mean train loss, training residues/s)."""
+    cfg, d, t = loop.cfg, loop.d, loop.cfg.train
+    accum = t.gradient_accumulation_steps
+    criterion = loss_fn(cfg.data.problem_type)
+    autocast = _autocast_dtype(loop.device, t.mixed_precision)
+    params = [p for p in loop.model.parameters() if p.requires_grad]
+    loop.model.train()
+    batches = _rank_batches(split, cfg, epoch, d)
+    t0, loss_sum, n_seen, residues = time.time(), 0.0, 0, 0
+    for i, idx in enumerate(batches):
+        if distributed.any_true(d, loop.stop()):
+            raise Aborted
+        group_start = i - i % accum
+        group_size = min(accum, len(batches) - group_start)
+        last_micro_batch = i - group_start + 1 == group_size
+        # Gradients are all-reduced only on the micro-batch that ends an accumulation group.
+        no_sync = loop.ddp.no_sync() if d.enabled and not last_micro_batch else contextlib.nullcontext()
+        with no_sync:
+            with torch.autocast(loop.device.type, dtype=autocast, enabled=autocast is not None):
+                logits, targets = forward_batch(loop.ddp, split, idx, loop.device, cached)
+                loss = criterion(logits.float(), targets)
+            loop.scaler.scale(loss / group_size).backward()
+        loss_sum += loss.item() * len(idx)
+        n_seen += len(idx)
+        residues += sum(split.residues[j] for j in idx)
+        if not last_micro_batch:
+            continue
+        if t.max_grad_norm > 0:  # clip once per optimizer step, on the accumulated gradient
+            loop.scaler.unscale_(loop.optimizer)
+            torch.nn.utils.clip_grad_norm_(params, t.max_grad_norm)
+        loop.scaler.step(loop.optimizer)
+        loop.scaler.update()
+        loop.scheduler.step()
+        state.global_step += 1
+        if loop.adalora is not None:
+            loop.adalora(state.global_step)  # AdaLoRA's rank budget update reads this step's gradients
+        loop.optimizer.zero_grad(set_to_none=True)
+        _step_event(loop, epoch, state.global_step, loss_sum / n_seen, last=i == len(batches) - 1)
+    seconds = time.time() - t0
+    loss_sum, n_seen, residues = distributed.all_sum(d, loss_sum, n_seen, residues)
+    return loss_sum / max(n_seen, 1), residues / max(seconds, 1e-9)
+
+
+def _step_event(loop: Loop, epoch: int, step: int, loss: float, last: bool) -> None:
+    """Throttled progress: loss, learning rate, fraction of the whole run done, elapsed and ETA."""
+    now = time.time()
+    if now - loop.last_event < STEP_EVENT_INTERVAL_S and not last:
+        return
+    loop.last_event = now
+    done = step - loop.first_step
+    elapsed = now - loop.t0
+    eta = elapsed / done * (loop.total_steps - step) if done > 0 else None
+    loop.log.emit(
+        "step",
+        epoch=epoch,
+        step=step,
+        **{"train/loss": loss},
+        lr=loop.scheduler.get_last_lr()[0],
+        fraction=step / loop.total_steps,
+        elapsed=elapsed,
+        eta=eta,
+    )
+
+
 def _fmt(v: float | None) -> str:
     return "n/a" if v is None else f"{v:.4g}"
 
@@ -390,22 +449,31 @@ def _autocast_dtype(device: torch.device, enabled: bool) -> torch.dtype | None:
     return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
 
 
-def evaluate(model, split: Encoded, cfg: RunConfig, device, data, cached=None, stop=None):
+def evaluate(model, split: Encoded, cfg: RunConfig, device, data, cached=None, stop=None, d=None):
     """Loss, metrics and per-example outputs (probabilities, or values in label units), in the
-    split's original order. One code path for validation, test, ``evaluate`` and ``predict``."""
+    split's original order. One code path for validation, test, ``evaluate`` and ``predict``.
+
+    Data-parallel: each rank scores a disjoint share of the batches and the outputs are gathered,
+    so every example is counted exactly once."""
+    d = d or distributed.Dist()
     model.eval()
     batches = eval_batches(split, cfg)
-    criterion = loss_fn(cfg.data.problem_type)
+    if d.enabled:
+        batches = shard_batches(batches, d.rank, d.world_size, pad=False)
     order, logits_parts = [], []
-    autocast_dtype = _autocast_dtype(device, cfg.train.mixed_precision)
+    autocast = _autocast_dtype(device, cfg.train.mixed_precision)
     with torch.inference_mode():
         for idx in batches:
             if stop is not None and stop():
                 raise Aborted
-            with torch.autocast(device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
+            with torch.autocast(device.type, dtype=autocast, enabled=autocast is not None):
                 logits, _ = forward_batch(model, split, idx, device, cached, with_targets=False)
             logits_parts.append(logits.float().cpu())
             order.extend(idx)
+    if d.enabled:
+        shares = distributed.all_gather(d, (order, logits_parts))
+        order = [i for o, _ in shares for i in o]
+        logits_parts = [part for _, parts in shares for part in parts]
     logits = torch.cat(logits_parts)[torch.argsort(torch.tensor(order))]
     outputs = outputs_from_logits(cfg.data.problem_type, logits).numpy()
     regression = cfg.data.problem_type == "regression"
@@ -413,15 +481,12 @@ def evaluate(model, split: Encoded, cfg: RunConfig, device, data, cached=None, s
         outputs = data.denormalize(outputs)  # metrics and predictions in the label's own units
     if split.targets is None:
         return None, {}, outputs
-    loss = float(criterion(logits, split.targets))
+    loss = float(loss_fn(cfg.data.problem_type)(logits, split.targets))
     targets = data.denormalize(split.targets.numpy()) if regression else split.targets.numpy()
     metrics = compute_metrics(
         cfg.data.problem_type, cfg.data.metrics, outputs, targets, cfg.data.num_labels or 1
     )
     return loss, metrics, outputs
-
-
-# -- checkpoints ----------------------------------------------------------------------------------
 
 
 def _save_best(run_dir: Path, model, cfg: RunConfig) -> None:
@@ -433,7 +498,7 @@ def _save_best(run_dir: Path, model, cfg: RunConfig) -> None:
     save_trainable(model, run_dir / rundir.model_file_name(cfg.output.output_model_name))
 
 
-def _save_last(run_dir: Path, model, optimizer, scheduler, state: LoopState) -> None:
+def _save_last(run_dir: Path, model, optimizer, scheduler, state: LoopState, world_size: int = 1) -> None:
     from safetensors.torch import save_file
 
     rng = {"torch": torch.get_rng_state()}
@@ -442,6 +507,7 @@ def _save_last(run_dir: Path, model, optimizer, scheduler, state: LoopState) -> 
     np_state = np.random.get_state()
     loop = {
         **state.__dict__,
+        "world_size": world_size,
         "python_rng": _to_json(random.getstate()),
         "numpy_rng": [np_state[0], np_state[1].tolist(), *np_state[2:]],
     }
