@@ -13,7 +13,9 @@ from venus_core.errors import VenusError
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "venus_core", *args], capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "venus_core", *args], capture_output=True, text=True, timeout=120
+    )
 
 
 def test_models_json_lists_the_guide_table():
@@ -27,13 +29,26 @@ def test_models_json_lists_the_guide_table():
     for e in hub:
         counts[e["family"]] = counts.get(e["family"], 0) + 1
     assert counts == {
-        "ESM2": 6, "ESM-1b": 1, "ESM-1v": 5, "ProtBert-Uniref100": 1, "ProtBert-BFD100": 1, "IgBert": 1,
-        "IgBert_unpaired": 1, "ProtT5-Uniref50": 2, "ProtT5-BFD100": 2, "IgT5": 1, "IgT5_unpaired": 1,
-        "Ankh": 2, "ProSST": 7, "ProPrime": 1,
+        "ESM2": 6,
+        "ESM-1b": 1,
+        "ESM-1v": 5,
+        "ProtBert-Uniref100": 1,
+        "ProtBert-BFD100": 1,
+        "IgBert": 1,
+        "IgBert_unpaired": 1,
+        "ProtT5-Uniref50": 2,
+        "ProtT5-BFD100": 2,
+        "IgT5": 1,
+        "IgT5_unpaired": 1,
+        "Ankh": 2,
+        "ProSST": 7,
+        "ProPrime": 1,
     }
     for e in hub:
         assert e["id"].count("/") == 1 and e["params"] > 0 and e["memory_hint"]
-        assert e["lora_target_modules"] == (["q", "k", "v"] if e["model_type"] == "t5" else ["query", "key", "value"])
+        assert e["lora_target_modules"] == (
+            ["q", "k", "v"] if e["model_type"] == "t5" else ["query", "key", "value"]
+        )
         assert e["trust_remote_code"] == (e["family"] in ("ProSST", "ProPrime"))
     embedded = entries[0]
     assert embedded["source"] == "embedded" and "hemolysis" in embedded["name"]
@@ -75,7 +90,11 @@ def test_estimate_params_matches_real_models(tiny_models):
 
     for family in ("esm", "bert", "t5"):
         cfg = json.loads((tiny_models[family] / "config.json").read_text())
-        cls = {"esm": transformers.EsmModel, "bert": transformers.BertModel, "t5": transformers.T5EncoderModel}[family]
+        cls = {
+            "esm": transformers.EsmModel,
+            "bert": transformers.BertModel,
+            "t5": transformers.T5EncoderModel,
+        }[family]
         kwargs = {} if family == "t5" else {"add_pooling_layer": False}
         real = sum(p.numel() for p in cls.from_pretrained(tiny_models[family], **kwargs).parameters())
         assert abs(models.estimate_params(cfg) - real) / real < 0.1, family
@@ -90,10 +109,14 @@ def test_datasets_json():
     assert len(predefined) == 79
     assert all(e["problem_type"] in vocab.PROBLEM_TYPES for e in entries)
     for e in entries:
-        assert set(e["metrics"]) <= {m for m, s in vocab.METRICS.items() if e["problem_type"] in s.problem_types}
+        assert set(e["metrics"]) <= {
+            m for m, s in vocab.METRICS.items() if e["problem_type"] in s.problem_types
+        }
         assert e["monitor"] in e["metrics"]
     demos = [e for e in entries if e["source"] == "demo"]
     assert {d["name"] for d in demos} == {"Demo_AMP", "Demo_SubcellularLocalization"}
     assert all(d["available_offline"] for d in demos)
     venusx = next(e for e in entries if e["name"] == "VenusX_Frag_Act_MF50")
-    assert venusx["sequence_column_name"] == "seq_fragment" and venusx["label_column_name"] == "interpro_label"
+    assert (
+        venusx["sequence_column_name"] == "seq_fragment" and venusx["label_column_name"] == "interpro_label"
+    )

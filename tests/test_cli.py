@@ -31,14 +31,31 @@ def data_dir(tmp_path_factory) -> Path:
 
 def base_flags(model: Path, data: Path, out: Path, *extra: str) -> list[str]:
     return [
-        "--plm_model", str(model), "--dataset", str(data), "--problem_type", "single_label_classification",
-        "--num_labels", "2", "--num_epochs", "2", "--num_workers", "0", "--output_dir", str(out),
-        "--learning_rate", "0.005", *extra,
+        "--plm_model",
+        str(model),
+        "--dataset",
+        str(data),
+        "--problem_type",
+        "single_label_classification",
+        "--num_labels",
+        "2",
+        "--num_epochs",
+        "2",
+        "--num_workers",
+        "0",
+        "--output_dir",
+        str(out),
+        "--learning_rate",
+        "0.005",
+        *extra,
     ]
 
 
 def test_train_evaluate_predict(tiny_esm, data_dir, tmp_path):
-    out = cli("train", *base_flags(tiny_esm, data_dir, tmp_path, "--run_name", "r1", "--training_method", "plm-lora"))
+    out = cli(
+        "train",
+        *base_flags(tiny_esm, data_dir, tmp_path, "--run_name", "r1", "--training_method", "plm-lora"),
+    )
     assert out.returncode == 0, out.stderr
     assert "Traceback" not in out.stderr and "completed" in out.stderr
     run = tmp_path / "r1"
@@ -51,7 +68,15 @@ def test_train_evaluate_predict(tiny_esm, data_dir, tmp_path):
         assert float(evaluated[name]) == pytest.approx(value, abs=1e-6), name
 
     pred_out = tmp_path / "pred.csv"
-    pr = cli("predict", "--run_dir", str(run), "--input_file", str(data_dir / "test.csv"), "--output_file", str(pred_out))
+    pr = cli(
+        "predict",
+        "--run_dir",
+        str(run),
+        "--input_file",
+        str(data_dir / "test.csv"),
+        "--output_file",
+        str(pred_out),
+    )
     assert pr.returncode == 0, pr.stderr
     predicted = pd.read_csv(pred_out)
     expected = pd.read_csv(run / "test_predictions.csv")
@@ -99,10 +124,15 @@ def test_bad_data_fails_with_the_doctors_message(tiny_esm, tmp_path):
 
 
 def _start_training(tiny_esm, data_dir, out_dir, name, epochs="30"):
-    flags = base_flags(tiny_esm, data_dir, out_dir, "--run_name", name, "--num_epochs", epochs, "--patience", "100")
+    flags = base_flags(
+        tiny_esm, data_dir, out_dir, "--run_name", name, "--num_epochs", epochs, "--patience", "100"
+    )
     return subprocess.Popen(
         [sys.executable, "-m", "venus_core", "train", *flags, "--training_method", "plm-lora"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=ENV,
     )
 
 
@@ -131,8 +161,22 @@ def test_sigint_aborts_cleanly(tiny_esm, data_dir, tmp_path):
 
 def test_kill9_then_resume_equals_uninterrupted(tiny_esm, data_dir, tmp_path):
     epochs = "4"
-    full = cli("train", *base_flags(tiny_esm, data_dir, tmp_path, "--run_name", "full", "--num_epochs", epochs,
-                                    "--training_method", "plm-lora", "--patience", "100"))
+    full = cli(
+        "train",
+        *base_flags(
+            tiny_esm,
+            data_dir,
+            tmp_path,
+            "--run_name",
+            "full",
+            "--num_epochs",
+            epochs,
+            "--training_method",
+            "plm-lora",
+            "--patience",
+            "100",
+        ),
+    )
     assert full.returncode == 0, full.stderr
     proc = _start_training(tiny_esm, data_dir, tmp_path, "killed", epochs=epochs)
     _wait_for_epochs(tmp_path / "killed", 2, proc)

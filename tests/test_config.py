@@ -37,13 +37,45 @@ GUIDE_DEFAULTS = {
     "batch_mode": "size",
 }
 
-VF_FLAGS = (
-    "plm_model dataset dataset_config train_file valid_file test_file problem_type num_labels metrics "
-    "sequence_column_name label_column_name training_method pooling_method structure_seq lora_r lora_alpha "
-    "lora_dropout lora_target_modules batch_size batch_token learning_rate num_epochs patience monitor "
-    "monitor_strategy max_seq_len scheduler warmup_steps gradient_accumulation_steps max_grad_norm num_workers "
-    "output_dir output_model_name wandb wandb_project wandb_entity seed"
-).split()
+VF_FLAGS = [
+    "plm_model",
+    "dataset",
+    "dataset_config",
+    "train_file",
+    "valid_file",
+    "test_file",
+    "problem_type",
+    "num_labels",
+    "metrics",
+    "sequence_column_name",
+    "label_column_name",
+    "training_method",
+    "pooling_method",
+    "structure_seq",
+    "lora_r",
+    "lora_alpha",
+    "lora_dropout",
+    "lora_target_modules",
+    "batch_size",
+    "batch_token",
+    "learning_rate",
+    "num_epochs",
+    "patience",
+    "monitor",
+    "monitor_strategy",
+    "max_seq_len",
+    "scheduler",
+    "warmup_steps",
+    "gradient_accumulation_steps",
+    "max_grad_norm",
+    "num_workers",
+    "output_dir",
+    "output_model_name",
+    "wandb",
+    "wandb_project",
+    "wandb_entity",
+    "seed",
+]
 
 
 def parse(argv: list[str]) -> RunConfig:
@@ -64,7 +96,10 @@ def test_every_venusfactory_flag_is_accepted():
     assert set(VF_FLAGS) <= set(C.FIELD_SECTION)
     parser = build_parser()
     for flag in VF_FLAGS:
-        assert any(f"--{flag}" in a.option_strings for a in parser._subparsers._group_actions[0].choices["train"]._actions)
+        assert any(
+            f"--{flag}" in a.option_strings
+            for a in parser._subparsers._group_actions[0].choices["train"]._actions
+        )
 
 
 def test_json_round_trip(tmp_path):
@@ -79,7 +114,9 @@ def test_json_round_trip(tmp_path):
 
 
 def test_cli_flags_and_config_file(tmp_path):
-    cfg = parse(["--training_method", "plm-dora", "--metrics", "accuracy,f1max", "--batch_token", "2000", "--wandb"])
+    cfg = parse(
+        ["--training_method", "plm-dora", "--metrics", "accuracy,f1max", "--batch_token", "2000", "--wandb"]
+    )
     assert cfg.method.training_method == "dora"  # the reference CLI's alias
     assert cfg.data.metrics == ("accuracy", "f1_max")
     assert cfg.batch.batch_mode == "token" and cfg.batch.batch_token == 2000
@@ -107,7 +144,9 @@ def test_preview_command_reproduces_the_config(values):
 
 
 def test_preview_command_multi_gpu():
-    assert preview_command(RunConfig(), nproc=4).startswith("torchrun --standalone --nproc_per_node=4 -m venus_core")
+    assert preview_command(RunConfig(), nproc=4).startswith(
+        "torchrun --standalone --nproc_per_node=4 -m venus_core"
+    )
 
 
 @pytest.mark.parametrize(
@@ -161,19 +200,25 @@ def test_resolve_task_from_catalogue_and_defaults():
     reg = datasets.resolve_task(RunConfig().with_values(dataset="x/y", problem_type="regression"))
     assert reg.data.num_labels == 1 and reg.data.metrics == vocab.DEFAULT_METRICS["regression"]
     assert reg.train.monitor == "spearman_corr" and reg.train.monitor_strategy == "max"
-    mse = datasets.resolve_task(RunConfig().with_values(dataset="x/y", problem_type="regression", monitor="mse"))
+    mse = datasets.resolve_task(
+        RunConfig().with_values(dataset="x/y", problem_type="regression", monitor="mse")
+    )
     assert mse.train.monitor_strategy == "min"
 
 
 def test_user_settings_beat_the_catalogue():
-    cfg = datasets.resolve_task(RunConfig().with_values(dataset="DeepLocBinary", metrics="mcc", monitor="mcc"))
+    cfg = datasets.resolve_task(
+        RunConfig().with_values(dataset="DeepLocBinary", metrics="mcc", monitor="mcc")
+    )
     assert cfg.data.metrics == ("mcc",) and cfg.train.monitor == "mcc"
 
 
 def test_contradicting_monitor_strategy_is_refused():
     with pytest.raises(VenusError, match="use monitor_strategy min"):
         datasets.resolve_task(
-            RunConfig().with_values(dataset="x/y", problem_type="regression", monitor="mse", monitor_strategy="max")
+            RunConfig().with_values(
+                dataset="x/y", problem_type="regression", monitor="mse", monitor_strategy="max"
+            )
         )
 
 
@@ -187,9 +232,15 @@ def test_venusfactory_dataset_config(tmp_path):
     path.write_text(
         json.dumps(
             {
-                "dataset": "someone/thermo", "num_labels": 1, "problem_type": "regression",
-                "metrics": "spearman_corr,mse", "monitor": "mse", "monitor_strategy": "min",
-                "normalize": "standard", "sequence_column_name": "seq", "label_column_name": "tm",
+                "dataset": "someone/thermo",
+                "num_labels": 1,
+                "problem_type": "regression",
+                "metrics": "spearman_corr,mse",
+                "monitor": "mse",
+                "monitor_strategy": "min",
+                "normalize": "standard",
+                "sequence_column_name": "seq",
+                "label_column_name": "tm",
             }
         )
     )
