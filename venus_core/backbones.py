@@ -135,6 +135,19 @@ def _load_error(source: str, e: Exception) -> VenusError:
     )
 
 
+def needs_remote_code(plm_model: str, source: str) -> bool:
+    """Decided before anything is loaded: from the catalogue, or a local config.json's
+    ``model_type``/``auto_map`` (custom code is declared there)."""
+    entry = models.find_entry(plm_model)
+    if entry is not None:
+        return entry.trust_remote_code
+    if os.path.isdir(source):
+        cfg = models.read_model_config(source)
+        arch = models.known_architecture(cfg.get("model_type"))
+        return bool(cfg.get("auto_map")) or (arch is not None and arch.needs_remote_code)
+    return False
+
+
 def _transformers_class(arch: models.Architecture) -> Any:
     import transformers
 
@@ -151,13 +164,14 @@ def load_backbone(
     from transformers import AutoTokenizer
 
     source = models.resolve_model_source(plm_model)
+    if needs_remote_code(plm_model, source) and not trust_remote_code:
+        raise VenusError(
+            f"{plm_model} needs trust_remote_code: it runs Python code from its hub repository. "
+            "Enable it explicitly (--trust_remote_code, or the checkbox on the Model page) only if you "
+            "trust that repository."
+        )
     hf_config = load_config(source, trust_remote_code)
     arch = models.architecture_for(getattr(hf_config, "model_type", None))
-    if arch.needs_remote_code and not trust_remote_code:
-        raise VenusError(
-            f"{plm_model} ({arch.name}) needs trust_remote_code: it runs Python code from its hub "
-            "repository. Enable it explicitly (--trust_remote_code) if you trust that repository."
-        )
     kwargs: dict[str, Any] = {"trust_remote_code": trust_remote_code}
     if arch.name in ("esm", "bert"):
         kwargs["add_pooling_layer"] = False  # we pool ourselves; an unused pooler only wastes memory

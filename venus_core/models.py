@@ -81,11 +81,15 @@ _MODEL_TYPE_ALIASES = {
 }
 
 
+def known_architecture(model_type: str | None) -> Architecture | None:
+    return ARCHITECTURES.get(_MODEL_TYPE_ALIASES.get(model_type or "", model_type or ""))
+
+
 def architecture_for(model_type: str | None) -> Architecture:
     """The architecture for a ``config.json`` ``model_type``; unknown types get a clear error."""
-    key = _MODEL_TYPE_ALIASES.get(model_type or "", model_type)
-    if key in ARCHITECTURES:
-        return ARCHITECTURES[key]
+    arch = known_architecture(model_type)
+    if arch is not None:
+        return arch
     raise VenusError(
         f"Model type '{model_type}' is not supported. Supported config.json model_type values: "
         f"{', '.join(ARCHITECTURES)} (ESM, ProtBert/IgBert, ProtT5/IgT5/Ankh, ProSST, ProPrime)."
