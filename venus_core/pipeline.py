@@ -6,7 +6,6 @@ becomes model input.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +16,7 @@ import torch
 from venus_core.backbones import Tokenizer
 from venus_core.batching import make_batches
 from venus_core.config import RunConfig
+from venus_core.embedding_cache import SplitFeatures
 from venus_core.errors import VenusError
 from venus_core.methods import get_method
 
@@ -132,12 +132,20 @@ def residue_mask(split: Encoded, idx: list[int], width: int) -> torch.Tensor:
     return (pos[None, :] >= start) & (pos[None, :] < ends[:, None])
 
 
+def padded_inputs(split: Encoded, idx: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Token ids padded to the longest sequence of the batch, and the attention mask."""
+    input_ids = _pad([split.ids[i] for i in idx], split.pad_id)
+    lengths = torch.tensor([split.lengths[i] for i in idx])
+    attention = (torch.arange(input_ids.shape[1])[None, :] < lengths[:, None]).long()
+    return input_ids, attention
+
+
 def forward_batch(
     model,
     split: Encoded,
     idx: list[int],
     device: torch.device,
-    cached: CachedFeatures | None = None,
+    cached: SplitFeatures | None = None,
     with_targets: bool = True,
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Logits for the examples ``idx`` (and their targets), from tokens or from cached embeddings."""
@@ -148,71 +156,13 @@ def forward_batch(
     structure = {k: _pad([v[i] for i in idx], 0).to(device) for k, v in split.structure.items()}
     mask = residue_mask(split, idx, width).to(device)
     if cached is not None:
-        states = torch.zeros(len(idx), width, cached.states[idx[0]].shape[-1])
+        states = torch.zeros(len(idx), width, cached.states.shape[-1])
         for row, i in enumerate(idx):
-            states[row, : split.lengths[i]] = cached.states[i].float()
+            states[row, : split.lengths[i]] = cached.token_states(i)
         return model(hidden=states.to(device), residue_mask=mask, structure=structure), targets
-    input_ids = _pad([split.ids[i] for i in idx], split.pad_id).to(device)
-    lengths = torch.tensor([split.lengths[i] for i in idx])
-    attention = (torch.arange(width)[None, :] < lengths[:, None]).long().to(device)
-    return model(
-        input_ids=input_ids, attention_mask=attention, residue_mask=mask, structure=structure
-    ), targets
-
-
-@dataclass
-class CachedFeatures:
-    """A frozen backbone's outputs for one split: pooled vectors when the head pools without
-    parameters (mean pooling, no SES-Adapter), otherwise per-token states in fp16."""
-
-    pooled: torch.Tensor | None = None
-    states: list[torch.Tensor] | None = None
-
-    def nbytes(self) -> int:
-        if self.pooled is not None:
-            return self.pooled.numel() * self.pooled.element_size()
-        return sum(s.numel() * s.element_size() for s in self.states or [])
-
-
-class EmbeddingCache(dict):
-    """Split name -> CachedFeatures. The frozen backbone runs once per run instead of every epoch."""
-
-    @classmethod
-    def build(
-        cls, model, splits: dict[str, Encoded], cfg: RunConfig, device: torch.device, stop: Callable[[], bool]
-    ) -> EmbeddingCache | None:
-        pooled_only = not model.head.pool_has_parameters and model.ses is None
-        cache = cls()
-        model.eval()
-        with torch.inference_mode():
-            for name, split in splits.items():
-                batches = eval_batches(split, cfg)
-                pooled: list[torch.Tensor | None] = [None] * len(split)
-                states: list[torch.Tensor | None] = [None] * len(split)
-                for idx in batches:
-                    if stop():
-                        return None
-                    width = max(split.lengths[i] for i in idx)
-                    input_ids = _pad([split.ids[i] for i in idx], split.pad_id).to(device)
-                    lengths = torch.tensor([split.lengths[i] for i in idx])
-                    attention = (torch.arange(width)[None, :] < lengths[:, None]).long().to(device)
-                    hidden = model.embed(input_ids, attention).float()
-                    if pooled_only:
-                        vecs = model.head.pool(hidden, residue_mask(split, idx, width).to(device)).cpu()
-                        for row, i in enumerate(idx):
-                            pooled[i] = vecs[row]
-                    else:
-                        for row, i in enumerate(idx):
-                            states[i] = hidden[row, : split.lengths[i]].to(torch.float16).cpu()
-                cache[name] = (
-                    CachedFeatures(pooled=torch.stack(pooled))
-                    if pooled_only
-                    else CachedFeatures(states=states)
-                )
-        return cache
-
-    def nbytes(self) -> int:
-        return sum(f.nbytes() for f in self.values())
+    input_ids, attention = padded_inputs(split, idx)
+    inputs = {"input_ids": input_ids.to(device), "attention_mask": attention.to(device)}
+    return model(**inputs, residue_mask=mask, structure=structure), targets
 
 
 def predictions_frame(

@@ -32,7 +32,6 @@ from venus_core.errors import VenusError
 from venus_core.metrics import compute_metrics, loss_fn, outputs_from_logits
 from venus_core.modeling import build_model, load_pretrained, load_trainable, model_stats, save_trainable
 from venus_core.pipeline import (
-    EmbeddingCache,
     Encoded,
     encode_split,
     eval_batches,
@@ -251,9 +250,7 @@ def _run(
     cache = None
     if built.method.frozen_backbone and t.embedding_cache:
         log.emit("phase", phase="caching", epoch=state.epoch)
-        cache = EmbeddingCache.build(model, splits, cfg, device, stop)
-        if cache is None:
-            raise Aborted
+        cache = _embedding_cache(model, splits, cfg, device, stop, log, d)
 
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=t.learning_rate)
     scheduler = make_scheduler(optimizer, t.scheduler, t.warmup_steps, sum(steps_per_epoch))
@@ -366,6 +363,22 @@ def _run(
         best_value=state.best_value,
     )
     return RunResult(run_dir, "completed", message, state.best_epoch, state.best_value, test_metrics)
+
+
+def _embedding_cache(model, splits, cfg, device, stop, log, d: distributed.Dist):
+    """Frozen backbone outputs, computed once (rank 0 builds, the other ranks then open them)."""
+    from venus_core import embedding_cache
+
+    def info(message: str) -> None:
+        log.emit("log", level="info", message=message)
+
+    cache = embedding_cache.build(model, splits, cfg, device, stop, info) if d.is_main else None
+    distributed.barrier(d)
+    if not d.is_main:
+        cache = embedding_cache.build(model, splits, cfg, device, stop)
+    if cache is None:
+        raise Aborted
+    return cache
 
 
 def _rank_batches(split: Encoded, cfg: RunConfig, epoch: int, d: distributed.Dist) -> list[list[int]]:

@@ -1,0 +1,71 @@
+"""The frozen-embedding cache: same results as recomputing, reused when valid, never when stale."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from conftest import write_toy_dataset
+
+from venus_core.config import RunConfig
+from venus_core.embedding_cache import CACHE_DIR_NAME
+from venus_core.train import train
+
+
+def run(model, data, out, **over):
+    values = dict(
+        plm_model=str(model),
+        dataset=str(data),
+        problem_type="single_label_classification",
+        num_labels=2,
+        num_epochs=3,
+        num_workers=0,
+        output_dir=str(out),
+        learning_rate=5e-3,
+        seed=3,
+    )
+    events: list[dict] = []
+    result = train(RunConfig().with_values(**{**values, **over}), emit=events.append)
+    assert result.status == "completed", result.message
+    return result, [e["message"] for e in events if e["type"] == "log"]
+
+
+@pytest.mark.parametrize(
+    ("method", "pooling", "tol"),
+    [("freeze", "mean", 1e-4), ("freeze", "attention1d", 2e-2), ("ses-adapter", "mean", 2e-2)],
+)
+def test_cached_and_uncached_runs_agree(tiny_esm, tmp_path, method, pooling, tol):
+    data = write_toy_dataset(tmp_path / "d", "single_label_classification", 48, 16, with_structure=True)
+    kw = dict(training_method=method, pooling_method=pooling)
+    cached, logs = run(tiny_esm, data, tmp_path / "a", embedding_cache=True, **kw)
+    assert any("Building the frozen-embedding cache" in m for m in logs)
+    plain, _ = run(tiny_esm, data, tmp_path / "b", embedding_cache=False, **kw)
+    a = pd.read_csv(cached.run_dir / "metrics.csv")
+    b = pd.read_csv(plain.run_dir / "metrics.csv")
+    for col in ("train/loss", "val/loss"):
+        assert a[col].to_numpy() == pytest.approx(b[col].to_numpy(), abs=tol), col
+    assert cached.test_metrics["accuracy"] == pytest.approx(plain.test_metrics["accuracy"], abs=0.07)
+
+
+def test_per_token_states_are_memory_mapped(tiny_esm, tmp_path):
+    data = write_toy_dataset(tmp_path / "d", "single_label_classification", 32, 8)
+    run(tiny_esm, data, tmp_path, training_method="freeze", pooling_method="light_attention", num_epochs=1)
+    files = list((tmp_path / CACHE_DIR_NAME).rglob("*.states.npy"))
+    assert {f.name for f in files} == {"train.states.npy", "validation.states.npy", "test.states.npy"}
+
+
+def test_cache_is_reused_and_never_stale(tiny_esm, tmp_path):
+    data = write_toy_dataset(tmp_path / "d", "single_label_classification", 32, 8)
+    first, _ = run(tiny_esm, data, tmp_path, training_method="freeze", num_epochs=1)
+    second, logs = run(tiny_esm, data, tmp_path, training_method="freeze", num_epochs=1)
+    assert any("Reusing the frozen-embedding cache" in m for m in logs)
+    assert first.test_metrics == second.test_metrics
+    # A changed dataset (one sequence edited) or a shorter max length must not reuse it.
+    train_csv = data / "train.csv"
+    df = pd.read_csv(train_csv)
+    df.loc[0, "aa_seq"] = "MKV" + df.loc[0, "aa_seq"]
+    df.to_csv(train_csv, index=False)
+    _, logs = run(tiny_esm, data, tmp_path, training_method="freeze", num_epochs=1)
+    assert any("Building" in m for m in logs)
+    _, logs = run(tiny_esm, data, tmp_path, training_method="freeze", num_epochs=1, max_seq_len=10)
+    assert any("Building" in m for m in logs)
+    assert len(list((tmp_path / CACHE_DIR_NAME).iterdir())) == 3

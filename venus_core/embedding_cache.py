@@ -1,0 +1,166 @@
+"""The frozen-embedding cache: run a frozen backbone once, reuse its outputs every epoch and run.
+
+For ``freeze`` and ``ses-adapter`` the backbone never changes, so its outputs are a pure function of
+(model weights, token ids). We store them under ``<save dir>/.embedding_cache/<fingerprint>/``:
+pooled vectors (fp32) when the head pools without parameters (mean pooling, no SES-Adapter),
+otherwise per-token states in a memory-mapped fp16 file. The fingerprint hashes the model's
+identity and the exact token ids of every split (so dataset, truncation and tokenizer are all
+covered); anything changed gives a new fingerprint, never a stale cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from venus_core import rundir
+from venus_core.config import RunConfig
+
+CACHE_DIR_NAME = ".embedding_cache"
+FORMAT_VERSION = 1
+
+
+@dataclass
+class SplitFeatures:
+    """One split's cached backbone outputs."""
+
+    pooled: torch.Tensor | None  # (N, H) float32
+    states: np.ndarray | None  # (total tokens, H) float16, memory-mapped
+    offsets: np.ndarray | None  # (N + 1,) token offsets of each sequence into ``states``
+
+    def token_states(self, i: int) -> torch.Tensor:
+        return torch.from_numpy(
+            np.asarray(self.states[self.offsets[i] : self.offsets[i + 1]], dtype=np.float32)
+        )
+
+
+def pooled_only(model) -> bool:
+    return not model.head.pool_has_parameters and model.ses is None
+
+
+def model_identity(model) -> dict[str, Any]:
+    """What identifies the backbone's weights: a local folder's weight files (name, size, mtime) or
+    a hub id with the commit it was downloaded at."""
+    config = model.backbone.config
+    source = str(getattr(config, "_name_or_path", ""))
+    ident: dict[str, Any] = {"source": source, "commit": getattr(config, "_commit_hash", None)}
+    if os.path.isdir(source):
+        ident["files"] = sorted(
+            (p.name, p.stat().st_size, p.stat().st_mtime_ns)
+            for p in Path(source).iterdir()
+            if p.suffix in (".safetensors", ".bin", ".pt", ".json", ".txt", ".model")
+        )
+    return ident
+
+
+def fingerprint(model, splits: dict[str, Any], cfg: RunConfig) -> str:
+    h = hashlib.sha256()
+    meta = {
+        "version": FORMAT_VERSION,
+        "model": model_identity(model),
+        "pooled": pooled_only(model),
+        "pooling": cfg.method.pooling_method if pooled_only(model) else None,
+        "dtype": str(next(model.backbone.parameters()).dtype),
+    }
+    h.update(json.dumps(meta, sort_keys=True, default=str).encode())
+    for name in sorted(splits):
+        h.update(name.encode())
+        for ids in splits[name].ids:
+            h.update(np.asarray(ids, dtype=np.int32).tobytes())
+            h.update(b"|")
+    return h.hexdigest()[:24]
+
+
+def estimate_bytes(splits: dict[str, Any], hidden_size: int, pooled: bool) -> int:
+    if pooled:
+        return sum(len(s) for s in splits.values()) * hidden_size * 4
+    return sum(sum(s.lengths) for s in splits.values()) * hidden_size * 2
+
+
+def load_or_build(
+    model,
+    splits: dict[str, Any],
+    cfg: RunConfig,
+    device: torch.device,
+    stop: Callable[[], bool],
+    log: Callable[[str], None] = lambda message: None,
+) -> dict[str, SplitFeatures] | None:
+    """The cached features of every split, built if missing; None if ``stop()`` interrupted."""
+    from venus_core.pipeline import eval_batches, padded_inputs, residue_mask
+
+    root = Path(cfg.output.output_dir).expanduser() / CACHE_DIR_NAME / fingerprint(model, splits, cfg)
+    pooled = pooled_only(model)
+    if (root / "meta.json").exists():
+        log(f"Reusing the frozen-embedding cache {root}.")
+        return _open(root, splits, pooled)
+    hidden = _hidden_size(model)  # the mean-pooled vector has the hidden size too
+    size = estimate_bytes(splits, hidden, pooled)
+    log(f"Building the frozen-embedding cache ({size / 1e6:.1f} MB) in {root}: the backbone runs once.")
+    model.eval()
+    with rundir.atomic_dir(root) as tmp, torch.inference_mode():
+        for name, split in splits.items():
+            offsets = np.concatenate([[0], np.cumsum(split.lengths)]).astype(np.int64)
+            if pooled:
+                out = np.zeros((len(split), hidden), dtype=np.float32)
+            else:
+                out = np.lib.format.open_memmap(
+                    tmp / f"{name}.states.npy", mode="w+", dtype=np.float16, shape=(int(offsets[-1]), hidden)
+                )
+            for idx in eval_batches(split, cfg):
+                if stop():
+                    raise _Stopped
+                input_ids, attention = padded_inputs(split, idx)
+                states = model.embed(input_ids.to(device), attention.to(device)).float()
+                if pooled:
+                    mask = residue_mask(split, idx, input_ids.shape[1]).to(device)
+                    out[idx] = model.head.pool(states, mask).cpu().numpy()
+                else:
+                    for row, i in enumerate(idx):
+                        out[offsets[i] : offsets[i + 1]] = states[row, : split.lengths[i]].cpu().numpy()
+            if pooled:
+                np.save(tmp / f"{name}.pooled.npy", out)
+            else:
+                out.flush()
+                del out
+                np.save(tmp / f"{name}.offsets.npy", offsets)
+        rundir.write_json(
+            tmp / "meta.json", {"splits": {k: len(v) for k, v in splits.items()}, "pooled": pooled}
+        )
+    return _open(root, splits, pooled)
+
+
+class _Stopped(Exception):
+    pass
+
+
+def _hidden_size(model) -> int:
+    from venus_core.backbones import hidden_size_of
+
+    return hidden_size_of(model.backbone)
+
+
+def _open(root: Path, splits: dict[str, Any], pooled: bool) -> dict[str, SplitFeatures]:
+    out = {}
+    for name in splits:
+        if pooled:
+            out[name] = SplitFeatures(torch.from_numpy(np.load(root / f"{name}.pooled.npy")), None, None)
+        else:
+            states = np.load(root / f"{name}.states.npy", mmap_mode="r")
+            out[name] = SplitFeatures(None, states, np.load(root / f"{name}.offsets.npy"))
+    return out
+
+
+def build(model, splits, cfg, device, stop, log=lambda m: None) -> dict[str, SplitFeatures] | None:
+    """``load_or_build`` that returns None when interrupted (the half-built folder is discarded)."""
+    try:
+        return load_or_build(model, splits, cfg, device, stop, log)
+    except _Stopped:
+        return None
