@@ -24,8 +24,10 @@ $(VPY):
 	$(PY) -m venv $(VENV) || { rm -rf $(VENV); exit 1; }
 
 # Reinstall only when requirements.txt is newer than the stamp.
-$(REQ_STAMP): requirements.txt | $(VPY)
+$(REQ_STAMP): requirements.txt pyproject.toml | $(VPY)
 	$(VPY) -m pip install --disable-pip-version-check -r requirements.txt
+	# Editable install, so `python -m venus_core` works from any folder with this venv.
+	$(VPY) -m pip install --disable-pip-version-check --no-deps -e .
 	@touch $@
 
 run: setup
