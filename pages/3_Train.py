@@ -1,0 +1,211 @@
+"""Train: batch and training parameters, output, Preview Command, Start / Abort, live progress."""
+
+from __future__ import annotations
+
+import time
+
+import streamlit as st
+
+from ui import run_view, state
+from ui.widgets import bound, dataset_label, model_label, page_setup, show_error
+from venus_core import datasets, vocab
+from venus_core.cli import preview_command
+from venus_core.errors import VenusError
+from venus_core.jobs import summarize
+
+page_setup("Train")
+st.title("Train")
+
+cfg = state.cfg()
+st.markdown(
+    f"Dataset **{dataset_label(cfg)}** · model **{model_label(cfg.model.plm_model)}** · method "
+    f"**{cfg.method.training_method}** · pooling **{cfg.method.pooling_method}**"
+)
+st.caption("Change them on the Dataset and Model and Method pages.")
+
+BATCH_MODES = {"size": "Batch Size Mode", "token": "Batch Token Mode"}
+
+# -- settings ---------------------------------------------------------------------------------------
+with st.expander("Training settings", expanded=state.registry().active() is None):
+    col_a, col_b, col_c = st.columns(3, gap="medium")
+    with col_a:
+        st.markdown("**Batch Processing**")
+        bound(
+            "batch_mode",
+            st.radio,
+            "Batch Processing Mode",
+            options=list(BATCH_MODES),
+            format_func=BATCH_MODES.get,
+            horizontal=True,
+        )
+        if state.cfg().batch.batch_mode == "size":
+            bound("batch_size", st.number_input, "Batch Size", min_value=1, step=1)
+        else:
+            bound("batch_token", st.number_input, "Tokens per Batch", min_value=1, step=1000)
+        bound(
+            "max_seq_len",
+            st.number_input,
+            "Max Sequence Length",
+            min_value=-1,
+            step=64,
+        )
+        bound("num_workers", st.number_input, "Number of Workers", min_value=0, step=1)
+    with col_b:
+        st.markdown("**Training Parameters**")
+        bound(
+            "learning_rate",
+            st.number_input,
+            "Learning Rate",
+            min_value=0.0,
+            format="%.1e",
+            step=1e-5,
+            to_widget=float,
+        )
+        bound("num_epochs", st.number_input, "Number of Epochs", min_value=1, step=1)
+        bound("patience", st.number_input, "Early Stopping Patience", min_value=1, step=1)
+        bound(
+            "scheduler",
+            st.selectbox,
+            "Scheduler Type",
+            options=["none", *vocab.SCHEDULERS],
+            format_func=lambda v: "None (constant learning rate)" if v == "none" else v,
+            to_widget=lambda v: v or "none",
+            from_widget=lambda v: None if v == "none" else v,
+        )
+    with col_c:
+        st.markdown("&nbsp;")
+        bound("warmup_steps", st.number_input, "Warmup Steps", min_value=0, step=10)
+        bound(
+            "gradient_accumulation_steps", st.number_input, "Gradient Accumulation Steps", min_value=1, step=1
+        )
+        bound(
+            "max_grad_norm",
+            st.number_input,
+            "Max Gradient Norm",
+            min_value=-1.0,
+            step=0.5,
+            to_widget=float,
+        )
+    st.divider()
+    col_o, col_w = st.columns(2, gap="medium")
+    with col_o:
+        st.markdown("**Output**")
+        bound("output_dir", st.text_input, "Save Directory")
+        o1, o2 = st.columns(2)
+        with o1:
+            bound("output_model_name", st.text_input, "Output Model Name")
+        with o2:
+            bound(
+                "run_name",
+                st.text_input,
+                "Run name (optional)",
+                placeholder="generated",
+                to_widget=lambda v: v or "",
+                from_widget=lambda v: v.strip() or None,
+            )
+    with col_w:
+        st.markdown("**Logging**")
+        bound("wandb", st.checkbox, "Enable W&B Logging")
+        if state.cfg().output.wandb:
+            w1, w2 = st.columns(2)
+            with w1:
+                bound(
+                    "wandb_project",
+                    st.text_input,
+                    "W&B Project",
+                    placeholder="venus-finetune",
+                    to_widget=lambda v: v or "",
+                    from_widget=lambda v: v.strip() or None,
+                )
+            with w2:
+                bound(
+                    "wandb_entity",
+                    st.text_input,
+                    "W&B Entity",
+                    placeholder="your default entity",
+                    to_widget=lambda v: v or "",
+                    from_widget=lambda v: v.strip() or None,
+                )
+            st.caption(
+                "Set WANDB_API_KEY (or WANDB_MODE=offline) in the server's environment; keys are never "
+                "written to the run folder."
+            )
+        with st.popover("Advanced", icon=":material/tune:"):
+            bound("seed", st.number_input, "Seed", step=1)
+            bound("device", st.text_input, "Device")
+            bound("mixed_precision", st.checkbox, "Mixed precision on GPU")
+            bound("embedding_cache", st.checkbox, "Cache frozen-backbone outputs")
+
+# -- controls ---------------------------------------------------------------------------------------
+with st.container(horizontal=True):
+    preview_clicked = st.button("Preview Command", icon=":material/terminal:", key="preview_command")
+    start_clicked = st.button("Start", type="primary", icon=":material/play_arrow:", key="start")
+    abort_clicked = st.button("Abort", icon=":material/stop:", key="abort")
+
+if preview_clicked:
+    st.session_state["show_command"] = not st.session_state.get("show_command", False)
+if st.session_state.get("show_command"):
+    st.code(preview_command(state.cfg()), language="bash", wrap_lines=True)
+    st.caption("Runs the same training from a terminal in the project folder (copy button at the right).")
+
+if start_clicked:
+    cfg = state.cfg()
+    problems = cfg.problems()
+    if not problems:
+        try:
+            datasets.resolve_task(cfg)
+        except VenusError as e:
+            problems = [str(e)]
+    if problems:
+        st.error(
+            "**The run cannot start:**\n\n" + "\n".join(f"- {p}" for p in problems), icon=":material/error:"
+        )
+    else:
+        try:
+            job = state.registry().start(cfg)
+        except VenusError as e:
+            show_error(e)
+        except OSError as e:  # e.g. the save directory cannot be created
+            st.error(f"Could not create the run folder in {cfg.output.output_dir}: {e.strerror or e}.")
+        else:
+            st.session_state[state.RUN_KEY] = str(job.run_dir) if job.run_dir else None
+            st.rerun()
+
+if abort_clicked:
+    active = state.registry().active()
+    if active is None:
+        st.info("No run is active.")
+    else:
+        active.stop()
+        st.toast("Stopping after the current step…", icon=":material/stop:")
+
+# -- the run, live ----------------------------------------------------------------------------------
+live_at_start = state.registry().active() is not None
+
+
+@st.fragment(run_every=1.0 if live_at_start else None)
+def live_view() -> None:
+    job = state.current_job()
+    if job is None:
+        st.info("No run yet in this session. Press **Start** to train with the settings above.")
+        return
+    alive = job.is_alive()
+    s = summarize(job.events_since(0), now=time.time() if alive else None)
+    if alive and job.stop_requested():
+        st.info("Abort requested: stopping after the current step…", icon=":material/hourglass_top:")
+    run_view.progress(s)
+    run_view.best(s)
+    run_view.curves(s, key="train")
+    run_view.test_results(s, run_name=job.name, key="train")
+    run_view.logs(s)
+    if s["status"] in ("completed", "aborted") and s.get("run_dir"):
+        st.page_link(
+            "pages/4_Results.py",
+            label="Open in Results (plots, predictions, comparison)",
+            icon=":material/query_stats:",
+        )
+    if live_at_start and not alive:
+        st.rerun()  # the run ended: one full rerun stops the periodic refresh
+
+
+live_view()

@@ -1,0 +1,633 @@
+"""The dashboard pages with Streamlit's AppTest: every page renders, widgets map to RunConfig fields,
+and a run started from the Train page trains for real (tiny ESM model), ends on the Results page.
+
+``st.cache_resource`` (the job registry) is shared by every AppTest of this process: the
+``registry`` fixture stops and forgets all jobs around each test. AppTest never ticks
+``run_every`` fragments, so live views are polled with ``at.run()`` and sleeps.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from ui import state
+from venus_core import rundir
+
+ROOT = Path(__file__).resolve().parent.parent
+HOME = str(ROOT / "Home.py")
+DATASET, MODEL, TRAIN, RESULTS = (
+    "pages/1_Dataset.py",
+    "pages/2_Model_and_Method.py",
+    "pages/3_Train.py",
+    "pages/4_Results.py",
+)
+
+
+@pytest.fixture(autouse=True)
+def registry():
+    reg = state.registry()
+    reg.reset()
+    reg.train_fn = None
+    yield reg
+    reg.reset()
+    reg.train_fn = None
+
+
+@pytest.fixture(autouse=True)
+def save_dir(tmp_path, monkeypatch) -> Path:
+    folder = tmp_path / "runs"
+    monkeypatch.setenv(state.SAVE_DIR_ENV, str(folder))
+    return folder
+
+
+@pytest.fixture
+def tiny_data(tmp_path) -> Path:
+    """A learnable toy task: peptides rich in K are class 1."""
+    folder = tmp_path / "toy"
+    folder.mkdir()
+    import random
+
+    rng = random.Random(0)
+    for split, n in (("train", 32), ("validation", 12), ("test", 12)):
+        rows = []
+        for i in range(n):
+            label = i % 2
+            seq = "".join(rng.choice("KKKKR" if label else "ADEGLSTV") for _ in range(rng.randint(8, 20)))
+            rows.append({"aa_seq": seq, "label": label})
+        pd.DataFrame(rows).to_csv(folder / f"{split}.csv", index=False)
+    return folder
+
+
+def app() -> AppTest:
+    at = AppTest.from_file(HOME, default_timeout=60)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def goto(at: AppTest, page: str) -> AppTest:
+    at.switch_page(page).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def cfg(at: AppTest):
+    return at.session_state[state.CFG_KEY]
+
+
+def texts(at: AppTest) -> str:
+    parts = []
+    for kind in ("markdown", "caption", "error", "warning", "info", "success", "subheader", "title"):
+        parts += [str(e.value) for e in at.get(kind)]
+    return "\n".join(parts)
+
+
+def wait_for_run(at: AppTest, registry, timeout: float = 120.0) -> None:
+    deadline = time.time() + timeout
+    job = registry.latest()
+    assert job is not None, "no run was started"
+    while job.is_alive() and time.time() < deadline:
+        time.sleep(0.5)
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+    assert not job.is_alive(), "the run did not finish in time"
+    at.run()
+
+
+def fake_train(gate: threading.Event | None = None, calls: list | None = None):
+    """Emits a short, valid event stream; waits on ``gate`` (checking should_stop) when given."""
+
+    def train(cfg, emit=None, should_stop=None, run_dir=None, **kwargs):
+        if calls is not None:
+            calls.append({"run_dir": run_dir, **kwargs})
+        Path(run_dir).mkdir(parents=True, exist_ok=True)
+        (Path(run_dir) / rundir.CONFIG).write_text(cfg.to_json())
+
+        def send(event):
+            event = {"time": time.time(), **event}
+            emit(event)
+            with open(Path(run_dir) / rundir.EVENTS, "a") as f:
+                f.write(json.dumps(event) + "\n")
+
+        send({"type": "phase", "phase": "loading", "epoch": 0})
+        send(
+            {
+                "type": "run_start",
+                "run_dir": str(run_dir),
+                "config": cfg.to_dict(),
+                "num_epochs": 2,
+                "steps_per_epoch": 2,
+                "total_steps": 4,
+                "n_train": 8,
+                "n_valid": 2,
+                "n_test": 2,
+                "device": "cpu",
+            }
+        )
+        send({"type": "phase", "phase": "train", "epoch": 1})
+        send(
+            {
+                "type": "step",
+                "epoch": 1,
+                "step": 1,
+                "train/loss": 0.7,
+                "lr": 1e-3,
+                "fraction": 0.25,
+                "elapsed": 0.1,
+                "eta": 0.3,
+            }
+        )
+        while gate is not None and not gate.is_set():
+            if should_stop():
+                send({"type": "status", "status": "aborted", "message": "Aborted by the user."})
+                return SimpleNamespace(status="aborted", run_dir=run_dir, message="")
+            time.sleep(0.02)
+        send(
+            {
+                "type": "epoch",
+                "epoch": 1,
+                "train/loss": 0.6,
+                "val/loss": 0.5,
+                "val/accuracy": 0.75,
+                "val/mcc": -0.25,
+                "val/auroc": None,
+            }
+        )
+        send({"type": "best", "epoch": 1, "monitor": "accuracy", "value": 0.75})
+        send({"type": "test", "test/loss": 0.4, "test/accuracy": 0.8, "test/mcc": -0.1, "test/auroc": None})
+        send({"type": "status", "status": "completed", "message": "Best epoch 1 (accuracy 0.75)."})
+        return SimpleNamespace(status="completed", run_dir=run_dir, message="")
+
+    return train
+
+
+# -- every page renders, with the guide's controls ----------------------------------------------------
+
+
+def test_home(save_dir):
+    at = app()
+    assert at.title[0].value == "Venus Fine-tune"
+    assert at.button(key="train_demo").label == "Train the demo"
+    assert "No run in the save directory" in texts(at)
+    # untouched, the app is set for the offline demo: embedded model + Demo_AMP
+    c = cfg(at)
+    assert c.model.plm_model.startswith("embedded:") and c.data.dataset == "Demo_AMP"
+    assert c.output.output_dir == str(save_dir)
+
+
+def test_dataset_page_predefined_and_preview():
+    at = goto(app(), DATASET)
+    assert at.radio(key="w.dataset_mode").value == "Use Pre-defined Dataset"
+    assert at.selectbox(key="w.predefined").value == "Demo_AMP"
+    at.selectbox(key="w.predefined").set_value("Demo_SubcellularLocalization").run()
+    assert cfg(at).data.dataset == "Demo_SubcellularLocalization"
+    at.selectbox(key="w.predefined").set_value("Demo_AMP").run()
+    at.button(key="preview_dataset").click().run()
+    assert not at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Train sequences"] == "3,696" and metrics["Errors"] == "0"
+    assert len(at.get("plotly_chart")) == 2  # length histogram, label distribution
+    assert any("Sequence" in str(df.value.columns.tolist()) for df in at.dataframe)
+
+
+def test_dataset_page_custom_fields_map_to_config(tiny_data):
+    at = goto(app(), DATASET)
+    at.radio(key="w.dataset_mode").set_value("Use Custom Dataset").run()
+    assert cfg(at).data.dataset is None
+    at.text_input(key="w.dataset").input(str(tiny_data)).run()
+    assert cfg(at).data.dataset == str(tiny_data)
+    at.selectbox(key="w.problem_type").set_value("regression").run()
+    c = cfg(at)
+    assert c.data.problem_type == "regression" and c.data.num_labels == 1
+    assert set(at.multiselect(key="w.metrics").options) == {"Spearman", "MSE"}
+    assert c.data.metrics == ("spearman_corr", "mse")
+    at.selectbox(key="w.problem_type").set_value("single_label_classification").run()
+    at.number_input(key="w.num_labels").set_value(3).run()
+    at.multiselect(key="w.metrics").set_value(["accuracy", "mcc"]).run()
+    c = cfg(at)
+    assert (c.data.problem_type, c.data.num_labels, c.data.metrics) == (
+        "single_label_classification",
+        3,
+        ("accuracy", "mcc"),
+    )
+    at.text_input(key="w.label_column_name").input("y").run()
+    assert cfg(at).data.label_column_name == "y"
+
+
+def test_dataset_page_upload_one_file_is_split(save_dir, tiny_data):
+    at = goto(app(), DATASET)
+    at.radio(key="w.dataset_mode").set_value("Upload Local Files").run()
+    data = (tiny_data / "train.csv").read_bytes()
+    at.file_uploader(key="uploader").set_value(("../../evil name.csv", data, "text/csv")).run()
+    assert not at.exception
+    c = cfg(at)
+    saved = Path(c.data.train_file)
+    assert saved.name == "evil_name.csv" and saved.read_bytes() == data
+    assert saved.parent.parent == save_dir / "_uploads"  # a per-session folder inside the save directory
+    assert c.data.valid_file is None and c.data.test_file is None and c.data.dataset is None
+    at.button(key="preview_dataset").click().run()
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Errors"] == "0" and {"Train sequences", "Validation sequences", "Test sequences"} <= set(
+        metrics
+    )
+
+
+def test_model_page_controls():
+    at = goto(app(), MODEL)
+    assert at.selectbox(key="w.plm_select").value.startswith("embedded:")
+    assert not at.number_input  # freeze: no LoRA parameters
+    assert "Model Statistics" in texts(at)
+    labels = {m.label: m.value for m in at.metric}
+    assert "Trainable" in labels and "Backbone (pre-trained)" in labels
+
+    at.selectbox(key="w.training_method").set_value("plm-lora").run()
+    assert cfg(at).method.training_method == "plm-lora"
+    assert at.text_input(key="w.lora_target_modules").value == "query,key,value"  # the ESM family default
+    at.number_input(key="w.lora_r").set_value(16).run()
+    at.text_input(key="w.lora_target_modules").input("query,value").run()
+    c = cfg(at)
+    assert c.method.lora_r == 16 and c.method.lora_target_modules == ("query", "value")
+    at.text_input(key="w.lora_target_modules").input("query,key,value").run()
+    assert cfg(at).method.lora_target_modules == ()  # the family default stays implicit
+
+    at.selectbox(key="w.training_method").set_value("ses-adapter").run()
+    assert at.multiselect(key="w.structure_seq").value == ["foldseek_seq", "ss8_seq"]
+    assert not at.number_input  # no LoRA parameters for ses-adapter
+    at.selectbox(key="w.pooling_method").set_value("attention1d").run()
+    assert cfg(at).method.pooling_method == "attention1d"
+
+    # remote code: a per-model opt-in, shown only for models that need it
+    assert not at.checkbox
+    at.selectbox(key="w.plm_select").set_value("AI4Protein/ProSST-2048").run()
+    assert at.checkbox(key="w.trust_remote_code").value is False
+    assert any("runs Python code" in w.value for w in at.warning)
+    at.checkbox(key="w.trust_remote_code").check().run()
+    assert cfg(at).model.trust_remote_code is True
+    at.selectbox(key="w.plm_select").set_value("facebook/esm2_t6_8M_UR50D").run()
+    assert cfg(at).model.trust_remote_code is False and not at.checkbox
+
+
+def test_model_page_local_folder(tiny_esm):
+    at = goto(app(), MODEL)
+    at.radio(key="w.model_source").set_value("Local folder").run()
+    at.text_input(key="w.plm_local").input(str(tiny_esm)).run()
+    assert cfg(at).model.plm_model == str(tiny_esm)
+    assert not at.error
+    at.text_input(key="w.plm_local").input("/no/such/folder").run()
+    assert at.error and "config.json" in at.error[0].value
+
+
+def test_train_page_widgets_map_to_config(save_dir):
+    at = goto(app(), TRAIN)
+    at.number_input(key="w.batch_size").set_value(8).run()
+    at.number_input(key="w.learning_rate").set_value(1e-4).run()
+    at.number_input(key="w.num_epochs").set_value(7).run()
+    at.number_input(key="w.patience").set_value(3).run()
+    at.number_input(key="w.max_seq_len").set_value(512).run()
+    at.selectbox(key="w.scheduler").set_value("cosine").run()
+    at.number_input(key="w.warmup_steps").set_value(20).run()
+    at.number_input(key="w.gradient_accumulation_steps").set_value(2).run()
+    at.number_input(key="w.max_grad_norm").set_value(1.0).run()
+    at.number_input(key="w.num_workers").set_value(0).run()
+    at.text_input(key="w.output_model_name").input("amp.pt").run()
+    c = cfg(at)
+    assert (c.batch.batch_size, c.train.learning_rate, c.train.num_epochs, c.train.patience) == (
+        8,
+        1e-4,
+        7,
+        3,
+    )
+    assert (c.data.max_seq_len, c.train.scheduler, c.train.warmup_steps) == (512, "cosine", 20)
+    assert (c.train.gradient_accumulation_steps, c.train.max_grad_norm, c.train.num_workers) == (2, 1.0, 0)
+    assert c.output.output_model_name == "amp.pt"
+
+    at.radio(key="w.batch_mode").set_value("token").run()
+    assert cfg(at).batch.batch_mode == "token"
+    at.number_input(key="w.batch_token").set_value(4000).run()
+    assert cfg(at).batch.batch_token == 4000
+
+    at.checkbox(key="w.wandb").check().run()
+    at.text_input(key="w.wandb_project").input("amp-study").run()
+    assert cfg(at).output.wandb and cfg(at).output.wandb_project == "amp-study"
+
+    at.button(key="preview_command").click().run()
+    command = at.code[0].value
+    assert command.startswith("python -m venus_core train") and "--batch_token 4000" in command
+    assert "--scheduler cosine" in command and "--wandb_project amp-study" in command
+
+    # every widget carries its RunConfig help
+    assert all(w.help for w in at.number_input)
+
+
+def test_train_page_invalid_value_is_an_inline_error():
+    at = goto(app(), TRAIN)
+    at.text_input(key="w.output_model_name").input("../escape.pt").run()
+    at.button(key="start").click().run()
+    assert (
+        at.error and "The run cannot start" in at.error[0].value and "output_model_name" in at.error[0].value
+    )
+    assert state.registry().latest() is None
+
+
+def test_start_refused_while_active_and_abort(registry):
+    gate = threading.Event()
+    registry.train_fn = fake_train(gate)
+    at = goto(app(), TRAIN)
+    at.button(key="start").click().run()
+    job = registry.active()
+    assert job is not None
+    # a second Start (same tab or another) is refused with a clear message
+    other = goto(app(), TRAIN)
+    other.button(key="start").click().run()
+    assert any("A run is already active" in e.value for e in other.error)
+    assert registry.active() is job and len(registry.jobs()) == 1
+    # the other tab shows the same run
+    assert "Training Progress" in texts(other)
+    other.button(key="abort").click().run()
+    assert job.join(10) and job.status == "aborted"
+    at.run()
+    assert any("Aborted" in w.value for w in at.warning)
+
+
+def test_train_end_to_end_then_results(registry, tiny_esm, tiny_data, save_dir):
+    at = app()
+    cfg0 = cfg(at).with_values(
+        plm_model=str(tiny_esm),
+        dataset=str(tiny_data),
+        problem_type="single_label_classification",
+        num_labels=2,
+        training_method="freeze",
+        num_epochs=2,
+        batch_size=8,
+        num_workers=0,
+        run_name="e2e",
+    )
+    state_dict = at.session_state
+    state_dict[state.CFG_KEY] = cfg0
+    goto(at, TRAIN)
+    at.button(key="start").click().run()
+    assert not at.error, [e.value for e in at.error]
+    wait_for_run(at, registry)
+    job = registry.latest()
+    assert job.status == "completed", job.message
+    body = texts(at)
+    for heading in (
+        "Training Progress",
+        "Best Performance",
+        "Training and Validation Loss",
+        "Validation Metrics",
+        "Test Results",
+    ):
+        assert heading in body
+    assert any("Training completed" in s.value for s in at.success)
+    assert len(at.get("plotly_chart")) == 2
+    assert any(b.label == "Download CSV" for b in at.get("download_button"))
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Phase"] == "Completed" and metrics["Best epoch"] in ("1", "2")
+
+    goto(at, RESULTS)
+    assert at.selectbox(key="open_run").value == str(save_dir / "e2e")
+    history = at.dataframe[0].value
+    assert history["Run"].tolist() == ["e2e"] and history["Status"].tolist() == ["Completed"]
+    labels = [b.label for b in at.get("download_button")]
+    assert "Download CSV" in labels and "Download predictions CSV" in labels
+    assert len(at.get("plotly_chart")) >= 4  # loss, metrics, confusion matrix, ROC (+ compare)
+    test_table = next(df.value for df in at.dataframe if "Metric" in df.value.columns)
+    assert "Accuracy" in test_table["Metric"].tolist()
+
+    at.text_area(key="predict_text").input(">a\nKKKRKKKRKK\n>b\nADEGLSTVAD\n").run()
+    at.button(key="predict").click().run()
+    assert not at.error, [e.value for e in at.error]
+    preds = [df.value for df in at.dataframe if "prediction" in df.value.columns][
+        -1
+    ]  # after test predictions
+    assert preds["id"].tolist() == ["a", "b"] and {"prob_0", "prob_1"} <= set(preds.columns)
+    at.text_area(key="predict_text").input("KKKRKKKRKK\nNOT A PROTEIN 123\n").run()
+    at.button(key="predict").click().run()
+    assert at.error and "row" in at.error[0].value.lower()
+
+
+def test_results_resume_unfinished_run(registry, save_dir):
+    calls: list = []
+    registry.train_fn = fake_train(threading.Event(), calls)
+    at = goto(app(), TRAIN)
+    at.button(key="start").click().run()
+    job = registry.active()
+    job.stop()
+    assert job.join(10) and job.status == "aborted"
+    goto(at, RESULTS)
+    assert at.dataframe[0].value["Status"].tolist() == ["Aborted"]
+    registry.train_fn = fake_train(None, calls)
+    at.button(key="resume").click().run()
+    assert not at.exception
+    resumed = registry.latest()
+    assert resumed is not job and resumed.join(10) and resumed.status == "completed"
+    assert calls[-1] == {"run_dir": job.run_dir, "resume": True}
+    # the resumed job shows the whole history of the run
+    assert resumed.events_since(0)[0]["type"] == "phase"
+
+
+def test_results_empty_save_dir():
+    at = goto(app(), RESULTS)
+    assert "No run in" in texts(at)
+
+
+def test_home_shows_current_run(registry):
+    gate = threading.Event()
+    registry.train_fn = fake_train(gate)
+    at = app()
+    at.button(key="train_demo").click().run()
+    assert not at.exception
+    job = registry.active()
+    assert (
+        job is not None and job.config.train.num_epochs == 3 and job.config.method.training_method == "freeze"
+    )
+    home = app()
+    assert "Current run" in texts(home)
+    gate.set()
+    assert job.join(10)
+    home.run()
+    assert "Last run" in texts(home)
+
+
+# -- figures and helpers (no AppTest) ------------------------------------------------------------------
+
+
+def test_figures_keep_negative_values_and_gaps():
+    from ui import charts
+    from venus_core.jobs import summarize
+
+    t = 1000.0
+    events = [
+        {"type": "run_start", "time": t, "num_epochs": 2, "steps_per_epoch": 1, "total_steps": 2},
+        {"type": "step", "time": t + 1, "epoch": 1, "step": 1, "train/loss": 0.9, "fraction": 0.5},
+        {
+            "type": "epoch",
+            "time": t + 2,
+            "epoch": 1,
+            "train/loss": 0.9,
+            "val/loss": 1.0,
+            "val/spearman_corr": -0.3,
+            "val/mse": 2.5,
+        },
+        {
+            "type": "epoch",
+            "time": t + 3,
+            "epoch": 2,
+            "train/loss": 0.5,
+            "val/loss": None,
+            "val/spearman_corr": None,
+            "val/mse": 1.5,
+        },
+        {"type": "best", "time": t + 3, "epoch": 1, "monitor": "spearman_corr", "value": -0.3},
+    ]
+    s = summarize(events)
+    loss = charts.loss_figure(s)
+    assert [tr.name for tr in loss.data][-1] == "validation loss" and list(loss.data[-1].y) == [1.0, None]
+    metrics = charts.metrics_figure(s)
+    by_name = {tr.name: tr for tr in metrics.data}
+    assert list(by_name["Spearman"].y) == [-0.3, None]
+    assert by_name["MSE"].yaxis == "y2"  # MSE on its own axis
+    compare = charts.compare_figure([("a", s), ("b", s)], "val/spearman_corr")
+    assert len(compare.data) == 2
+
+
+def test_prediction_figures():
+    from ui import charts
+
+    binary = pd.DataFrame(
+        {
+            "aa_seq": ["A"] * 4,
+            "label": [0, 1, 1, 0],
+            "prediction": [0, 1, 0, 0],
+            "prob_0": [0.9, 0.2, 0.6, 0.7],
+            "prob_1": [0.1, 0.8, 0.4, 0.3],
+        }
+    )
+    cm = charts.confusion_figure(binary)
+    assert cm.data[0].z.tolist() == [[2, 0], [1, 1]]
+    assert charts.roc_figure(binary) is not None
+    one_class = binary.assign(label=[1, 1, 1, 1])
+    assert charts.roc_figure(one_class) is None  # undefined: no negative in the test set
+    three = pd.DataFrame(
+        {
+            "label": [0, 1, 2],
+            "prediction": [0, 2, 2],
+            "prob_0": [0.8, 0.1, 0.1],
+            "prob_1": [0.1, 0.3, 0.1],
+            "prob_2": [0.1, 0.6, 0.8],
+        }
+    )
+    assert charts.confusion_figure(three).data[0].z.shape == (3, 3)
+    assert len(charts.roc_figure(three).data) == 4  # chance + one curve per class
+    regression = pd.DataFrame({"label": [-1.5, 0.0, 2.0], "prediction": [-1.0, 0.5, 1.5]})
+    fig = charts.regression_figure(regression)
+    assert list(fig.data[1].x) == [-1.5, 0.0, 2.0]
+
+
+def test_preview_figures():
+    from ui import charts
+
+    stats = {
+        "problem_type": "single_label_classification",
+        "label_names": ["non-AMP", "AMP"],
+        "splits": {
+            "train": {"lengths": [10, 20, 30], "labels": {"0": 2, "1": 1}},
+            "test": {"lengths": [12], "labels": {"0": 1, "1": 0}},
+        },
+    }
+    assert list(charts.label_figure(stats).data[0].x) == ["0: non-AMP", "1: AMP"]
+    assert len(charts.length_histogram(stats).data) == 2
+    regression = {
+        "problem_type": "regression",
+        "splits": {"train": {"lengths": [5], "labels": {"edges": [-1.0, 0.0, 1.0], "counts": [3, 4]}}},
+    }
+    assert list(charts.label_figure(regression).data[0].y) == [3, 4]
+
+
+def test_safe_file_name():
+    assert state.safe_file_name("../../etc/passwd") == "passwd"
+    assert state.safe_file_name("C:\\Users\\me\\my data.csv") == "my_data.csv"
+    assert state.safe_file_name("..") == "upload"
+    assert state.safe_file_name(".hidden.csv") == "hidden.csv"
+
+
+GUIDE_LABELS = {
+    DATASET: [
+        "Dataset Selection",
+        "Use Pre-defined Dataset",
+        "Use Custom Dataset",
+        "Dataset Configuration",
+        "Preview Dataset",
+    ],
+    MODEL: ["Protein Language Model", "Training Method", "Pooling Method", "Model Statistics"],
+    TRAIN: [
+        "Batch Processing Mode",
+        "Batch Size Mode",
+        "Batch Token Mode",
+        "Batch Size",
+        "Learning Rate",
+        "Number of Epochs",
+        "Early Stopping Patience",
+        "Max Sequence Length",
+        "Scheduler Type",
+        "Warmup Steps",
+        "Gradient Accumulation Steps",
+        "Max Gradient Norm",
+        "Number of Workers",
+        "Save Directory",
+        "Output Model Name",
+        "Enable W&B Logging",
+        "Preview Command",
+        "Abort",
+        "Start",
+    ],
+}
+
+
+def labels_on(at: AppTest) -> set[str]:
+    """Every widget label, option and heading on the page."""
+    found: set[str] = set()
+    for kind in (
+        "selectbox",
+        "radio",
+        "number_input",
+        "text_input",
+        "checkbox",
+        "button",
+        "multiselect",
+        "text_area",
+    ):
+        for w in at.get(kind):
+            found.add(w.label)
+            found.update(str(o) for o in getattr(w, "options", []) or [])
+    found.update(str(h.value) for h in [*at.subheader, *at.title, *at.markdown])
+    return found
+
+
+def test_guide_labels_present():
+    at = app()
+    for page, labels in GUIDE_LABELS.items():
+        goto(at, page)
+        found = labels_on(at)
+        missing = [lab for lab in labels if lab not in found and not any(lab in f for f in found)]
+        assert not missing, (page, missing)
+    goto(at, DATASET)
+    at.radio(key="w.dataset_mode").set_value("Use Custom Dataset").run()
+    assert {"Custom Dataset Path", "Problem Type", "Number of Labels", "Metrics"} <= labels_on(at)
+    goto(at, MODEL)
+    at.selectbox(key="w.training_method").set_value("plm-lora").run()
+    assert {"LoRA Rank", "LoRA Alpha", "LoRA Dropout", "LoRA Target Modules"} <= labels_on(at)
+    at.selectbox(key="w.training_method").set_value("ses-adapter").run()
+    assert "Structure Sequence" in labels_on(at)
+    goto(at, TRAIN)
+    at.radio(key="w.batch_mode").set_value("token").run()
+    assert "Tokens per Batch" in labels_on(at)

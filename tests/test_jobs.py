@@ -1,0 +1,308 @@
+"""The job registry and the run view derived from events (no Streamlit, no torch)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from venus_core import jobs
+from venus_core.config import RunConfig
+from venus_core.errors import VenusError
+from venus_core.jobs import JobRegistry, summarize
+
+
+def fake_train(
+    epochs: int = 3,
+    steps: int = 4,
+    delay: float = 0.0,
+    gate: threading.Event | None = None,
+    fail: BaseException | None = None,
+):
+    """A trainer that emits the documented event stream and honours should_stop."""
+
+    def train(cfg, emit=None, should_stop=None, run_dir=None):
+        emit = emit or (lambda e: None)
+        should_stop = should_stop or (lambda: False)
+        lines = []
+
+        def send(event):
+            event = {"time": time.time(), **event}
+            lines.append(event)
+            emit(event)
+            if run_dir is not None:
+                Path(run_dir).mkdir(parents=True, exist_ok=True)
+                with open(Path(run_dir) / "events.jsonl", "a") as f:
+                    f.write(json.dumps(event) + "\n")
+
+        send(
+            {
+                "type": "run_start",
+                "run_dir": str(run_dir),
+                "config": cfg.to_dict(),
+                "n_train": 40,
+                "n_valid": 5,
+                "n_test": 5,
+                "total_steps": epochs * steps,
+                "steps_per_epoch": steps,
+                "num_epochs": epochs,
+                "device": "cpu",
+                "world_size": 1,
+                "model_stats": {"total_params": 10},
+            }
+        )
+        if gate is not None:
+            gate.wait(10)
+        if fail is not None:
+            raise fail
+        start = time.time()
+        for epoch in range(1, epochs + 1):
+            send({"type": "phase", "phase": "train", "epoch": epoch})
+            for i in range(steps):
+                if should_stop():
+                    send({"type": "status", "status": "aborted", "message": "Aborted by the user."})
+                    return SimpleNamespace(status="aborted", run_dir=run_dir, message="Aborted by the user.")
+                step = (epoch - 1) * steps + i + 1
+                send(
+                    {
+                        "type": "step",
+                        "epoch": epoch,
+                        "step": step,
+                        "train/loss": 1.0 / step,
+                        "lr": 1e-3,
+                        "fraction": step / (epochs * steps),
+                        "elapsed": time.time() - start,
+                        "eta": 1.0,
+                    }
+                )
+                time.sleep(delay)
+            send({"type": "phase", "phase": "validate", "epoch": epoch})
+            send(
+                {
+                    "type": "epoch",
+                    "epoch": epoch,
+                    "train/loss": 1.0 / epoch,
+                    "val/loss": 1.5 / epoch,
+                    "val/accuracy": 0.5 + epoch / 10,
+                    "val/mcc": -0.2 if epoch == 1 else None,
+                    "epoch_seconds": 0.1,
+                    "train_residues_per_s": 1000.0,
+                }
+            )
+            send({"type": "best", "epoch": epoch, "monitor": "accuracy", "value": 0.5 + epoch / 10})
+        send({"type": "phase", "phase": "test", "epoch": epochs})
+        send({"type": "test", "test/loss": 0.3, "test/accuracy": 0.8, "test/mcc": -0.1, "test/auroc": None})
+        send({"type": "status", "status": "completed", "message": ""})
+        return SimpleNamespace(status="completed", run_dir=run_dir, message="")
+
+    return train
+
+
+@pytest.fixture
+def cfg(tmp_path):
+    return RunConfig().with_values(output_dir=str(tmp_path), run_name="r1")
+
+
+def wait(job, timeout=10.0):
+    assert job.join(timeout), "the job did not finish"
+
+
+def test_run_completes_and_summarizes(cfg, tmp_path):
+    reg = JobRegistry()
+    job = reg.start(cfg, train_fn=fake_train(), run_dir=tmp_path / "r1")
+    wait(job)
+    assert job.status == "completed"
+    assert reg.active() is None and reg.latest() is job
+    assert reg.get(tmp_path / "r1") is job
+    s = summarize(job.events_since(0))
+    assert s["status"] == "completed" and s["fraction"] == 1.0
+    assert [r["epoch"] for r in s["epochs"]] == [1, 2, 3]
+    assert s["metric_names"] == ["accuracy", "mcc"]
+    assert s["best"] == {"epoch": 3, "monitor": "accuracy", "value": pytest.approx(0.8)}
+    assert s["best_row"]["val/accuracy"] == pytest.approx(0.8)
+    assert s["test"] == {"loss": 0.3, "accuracy": 0.8, "mcc": -0.1, "auroc": None}
+    assert len(s["steps"]) == 12 and s["step"] == 12
+    assert s["n_train"] == 40 and s["num_epochs"] == 3
+
+
+def test_one_run_at_a_time_and_stop(cfg, tmp_path):
+    reg = JobRegistry()
+    job = reg.start(cfg, train_fn=fake_train(epochs=50, delay=0.01), run_dir=tmp_path / "a")
+    with pytest.raises(VenusError, match="A run is already active: a. Abort it or wait"):
+        reg.start(cfg, train_fn=fake_train(), run_dir=tmp_path / "b")
+    assert reg.active() is job and job.status == "running"
+    job.stop()
+    wait(job)
+    assert job.status == "aborted"
+    last = job.events_since(0)[-1]
+    assert (last["type"], last["status"]) == ("status", "aborted")
+    # the registry accepts a new run once the first one has ended
+    job2 = reg.start(cfg, train_fn=fake_train(epochs=1), run_dir=tmp_path / "b")
+    wait(job2)
+    assert job2.status == "completed" and reg.latest() is job2
+
+
+def test_exception_becomes_failed_event(cfg, tmp_path):
+    reg = JobRegistry()
+    job = reg.start(cfg, train_fn=fake_train(fail=RuntimeError("boom")), run_dir=tmp_path / "x")
+    wait(job)
+    assert job.status == "failed"
+    last = job.events_since(0)[-1]
+    assert last["type"] == "status" and last["status"] == "failed" and "boom" in last["message"]
+    # the failure also reaches events.jsonl, so the run reads the same after a restart
+    on_disk = summarize(jobs.read_events_file(tmp_path / "x"))
+    assert on_disk["status"] == "failed" and "boom" in on_disk["message"]
+    assert reg.active() is None
+
+
+def test_venus_error_message_kept(cfg, tmp_path):
+    reg = JobRegistry()
+    job = reg.start(cfg, train_fn=fake_train(fail=VenusError("Row 3 has no label.")), run_dir=tmp_path / "y")
+    wait(job)
+    assert job.status == "failed" and job.message == "Row 3 has no label."
+
+
+def test_trainer_without_status_event(cfg, tmp_path):
+    def quiet(cfg, emit=None, should_stop=None, run_dir=None):
+        return SimpleNamespace(status="completed", message="done", run_dir=run_dir)
+
+    job = JobRegistry().start(cfg, train_fn=quiet, run_dir=tmp_path / "q")
+    wait(job)
+    assert job.status == "completed" and job.message == "done"
+
+
+def test_events_since_is_append_only_and_shared(cfg, tmp_path):
+    gate = threading.Event()
+    job = JobRegistry().start(cfg, train_fn=fake_train(gate=gate), run_dir=tmp_path / "e")
+    deadline = time.time() + 5
+    while len(job) < 1 and time.time() < deadline:
+        time.sleep(0.01)
+    first = job.events_since(0)
+    assert [e["type"] for e in first] == ["run_start"]
+    gate.set()
+    wait(job)
+    everything = job.events_since(0)
+    assert everything[: len(first)] == first  # a second reader sees the same events
+    assert job.events_since(len(first)) == everything[len(first) :]
+    assert job.events_since(len(everything)) == []
+
+
+def test_summarize_from_events_file_matches_live(cfg, tmp_path):
+    job = JobRegistry().start(cfg, train_fn=fake_train(), run_dir=tmp_path / "f")
+    wait(job)
+    path = tmp_path / "f" / "events.jsonl"
+    with open(path, "a") as f:
+        f.write('{"type": "step", "trunc')  # a torn last line after a crash is skipped
+    from_disk = summarize(jobs.read_events_file(path))
+    live = summarize(job.events_since(0))
+    assert from_disk == live
+
+
+def test_summarize_live_clock_and_null_metrics():
+    t0 = 1000.0
+    events = [
+        {"type": "run_start", "time": t0, "num_epochs": 2, "steps_per_epoch": 2, "total_steps": 4},
+        {"type": "phase", "time": t0 + 1, "phase": "train", "epoch": 1},
+        {
+            "type": "step",
+            "time": t0 + 2,
+            "epoch": 1,
+            "step": 1,
+            "train/loss": 0.7,
+            "lr": 1e-4,
+            "fraction": 0.25,
+            "elapsed": 2.0,
+            "eta": 6.0,
+        },
+    ]
+    s = summarize(events, now=t0 + 4)
+    assert s["status"] == "running" and s["phase"] == "train"
+    assert s["elapsed"] == pytest.approx(4.0) and s["eta"] == pytest.approx(4.0)
+    assert s["fraction"] == 0.25 and s["loss"] == 0.7
+    events.append(
+        {
+            "type": "epoch",
+            "time": t0 + 5,
+            "epoch": 1,
+            "train/loss": 0.6,
+            "val/loss": None,
+            "val/spearman_corr": -0.4,
+        }
+    )
+    events.append({"type": "status", "time": t0 + 6, "status": "aborted", "message": "Aborted."})
+    s = summarize(events, now=t0 + 100)
+    assert s["status"] == "aborted" and s["elapsed"] == pytest.approx(6.0) and s["eta"] is None
+    assert s["epochs"][0]["val/spearman_corr"] == -0.4 and s["metric_names"] == ["spearman_corr"]
+
+
+def test_summarize_empty():
+    s = summarize([])
+    assert s["status"] == "pending" and s["epochs"] == [] and s["best"] is None and s["test"] is None
+
+
+def test_reset_stops_jobs(cfg, tmp_path):
+    reg = JobRegistry()
+    job = reg.start(cfg, train_fn=fake_train(epochs=100, delay=0.01), run_dir=tmp_path / "z")
+    reg.reset()
+    assert not job.is_alive() and job.status == "aborted"
+    assert reg.latest() is None and reg.active() is None
+
+
+def test_registry_default_train_fn_attribute(cfg, tmp_path):
+    reg = JobRegistry(train_fn=fake_train(epochs=1))
+    job = reg.start(cfg, run_dir=tmp_path / "d")
+    wait(job)
+    assert job.status == "completed"
+
+
+def test_jobs_module_does_not_import_streamlit():
+    import subprocess
+    import sys
+
+    code = "import sys, venus_core.jobs, venus_core.export; sys.exit('streamlit' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_resume_passes_flag_and_keeps_history(cfg, tmp_path):
+    reg = JobRegistry()
+    first = reg.start(cfg, train_fn=fake_train(epochs=50, delay=0.01), run_dir=tmp_path / "r")
+    time.sleep(0.1)
+    first.stop()
+    wait(first)
+    assert summarize(jobs.read_events_file(tmp_path / "r"))["status"] == "aborted"
+    seen = {}
+
+    def resume_train(cfg, emit=None, should_stop=None, run_dir=None, resume=False):
+        seen.update(run_dir=run_dir, resume=resume)
+        return fake_train(epochs=2)(cfg, emit=emit, should_stop=should_stop, run_dir=run_dir)
+
+    job = reg.start(cfg, train_fn=resume_train, run_dir=tmp_path / "r", resume=True)
+    wait(job)
+    assert seen == {"run_dir": tmp_path / "r", "resume": True}
+    assert job.status == "completed"  # the earlier "aborted" status is history, not this job's end
+    events = job.events_since(0)
+    assert [e["status"] for e in events if e["type"] == "status"] == ["aborted", "completed"]
+    s = summarize(events)
+    assert s["status"] == "completed" and s["message"] == ""
+    assert summarize(jobs.read_events_file(tmp_path / "r")) == s
+
+
+def test_resume_needs_a_run_dir(cfg):
+    with pytest.raises(VenusError, match="Resume needs"):
+        JobRegistry().start(cfg, train_fn=fake_train(), resume=True)
+
+
+def test_registry_allocates_the_run_dir(cfg, tmp_path):
+    reg = JobRegistry(train_fn=fake_train(epochs=1))
+    job = reg.start(cfg)  # run_name "r1" inside output_dir
+    assert job.run_dir == tmp_path / "r1" and job.run_dir.is_dir()
+    wait(job)
+    with pytest.raises(VenusError, match="already exists"):  # an existing run is never overwritten
+        reg.start(cfg)
+    generated = reg.start(cfg.with_values(run_name=None))
+    wait(generated)
+    assert generated.run_dir.parent == tmp_path and generated.run_dir.name.startswith("Demo_AMP_")

@@ -1,0 +1,188 @@
+"""How a run is shown (Train and Results pages): progress, best epoch, curves, test results.
+
+Everything is drawn from ``summarize(events)``: the live events of a job or a run's
+``events.jsonl``, so a refresh, another tab or a restart shows the same thing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from ui import charts
+from ui.widgets import STATUS_ICONS, fmt_duration, fmt_params, fmt_value, metric_title
+from venus_core.export import metrics_frame, safe_csv
+
+PHASES = {
+    "loading": "Loading data and model",
+    "caching": "Computing backbone embeddings (once)",
+    "train": "Training",
+    "validate": "Validating",
+    "test": "Testing the best model",
+}
+STATUS_TEXT = {
+    "pending": "Starting",
+    "running": "Running",
+    "completed": "Completed",
+    "aborted": "Aborted",
+    "failed": "Failed",
+    "unfinished": "Unfinished",
+}
+
+
+def phase_text(s: dict[str, Any]) -> str:
+    if s["status"] in ("completed", "aborted", "failed"):
+        return STATUS_TEXT[s["status"]]
+    return PHASES.get(s.get("phase") or "", "Starting")
+
+
+def status_banner(s: dict[str, Any]) -> None:
+    status, message = s["status"], s.get("message") or ""
+    if status == "completed":
+        st.success(f"Training completed. {message}".strip(), icon=STATUS_ICONS["completed"])
+    elif status == "aborted":
+        st.warning(message or "The run was aborted.", icon=STATUS_ICONS["aborted"])
+    elif status == "failed":
+        st.error(message or "The run failed.", icon=STATUS_ICONS["failed"])
+    elif status == "unfinished":
+        st.warning(
+            "This run stopped without finishing (the app or the machine stopped). Its finished epochs "
+            "and last checkpoint are kept.",
+            icon=STATUS_ICONS["unfinished"],
+        )
+
+
+def progress(s: dict[str, Any]) -> None:
+    """Training Progress: phase, bar, elapsed, whole-run ETA, current loss and gradient step."""
+    st.subheader("Training Progress")
+    status_banner(s)
+    fraction = min(max(float(s.get("fraction") or 0.0), 0.0), 1.0)
+    epoch, n_epochs = s.get("epoch"), s.get("num_epochs")
+    where = f"Epoch {epoch} of {n_epochs} · " if epoch and n_epochs else ""
+    st.progress(fraction, text=f"{phase_text(s)} · {where}{fraction * 100:.1f}% of all training steps")
+    if s.get("phase") == "caching" and s.get("phase_progress") is not None and s["status"] == "running":
+        st.progress(
+            s["phase_progress"],
+            text=f"Computing the frozen backbone's embeddings once · {s['phase_progress'] * 100:.0f}%",
+        )
+    c = st.columns(5)
+    c[0].metric("Phase", phase_text(s))
+    c[1].metric("Elapsed", fmt_duration(s.get("elapsed")))
+    eta = s.get("eta")
+    c[2].metric("Time left (ETA)", "—" if eta is None or s["status"] != "running" else fmt_duration(eta))
+    c[3].metric(
+        "Current loss", fmt_value(s.get("loss")), help="Mean training loss of the current epoch so far."
+    )
+    total = s.get("total_steps")
+    step = s.get("step")
+    c[4].metric(
+        f"Gradient step (of {total:,})" if total else "Gradient step",
+        "—" if step is None else f"{step:,}",
+        help="Optimizer steps done, of those planned for the whole run (early stopping may end it sooner).",
+    )
+    facts = []
+    if s.get("n_train") is not None:
+        facts.append(
+            f"{s['n_train']:,} train / {s.get('n_valid') or 0:,} validation / "
+            f"{s.get('n_test') or 0:,} test sequences"
+        )
+    if s.get("device"):
+        facts.append(f"device `{s['device']}`")
+    stats = s.get("model_stats") or {}
+    if stats.get("trainable_params") is not None and stats.get("total_params"):
+        facts.append(
+            f"{fmt_params(stats['trainable_params'])} trainable of "
+            f"{fmt_params(stats['total_params'])} parameters "
+            f"({stats.get('trainable_percent', 0):.2f}%)"
+        )
+    if s.get("run_dir"):
+        facts.append(f"run folder `{s['run_dir']}`")
+    if facts:
+        st.caption(" · ".join(facts))
+
+
+def best(s: dict[str, Any]) -> None:
+    """Best Performance: the best epoch, its monitored value and all its validation metrics."""
+    st.subheader("Best Performance")
+    b = s.get("best")
+    if not b:
+        st.caption("Shown after the first validation.")
+        return
+    c = st.columns([1, 1, 3])
+    c[0].metric("Best epoch", str(b.get("epoch")))
+    c[1].metric(f"Validation {metric_title(b.get('monitor') or '')}", fmt_value(b.get("value")))
+    row = s.get("best_row") or {}
+    values = {k[4:]: v for k, v in row.items() if k.startswith("val/")}
+    if values:
+        c[2].dataframe(
+            {
+                "Validation metric": [metric_title(k) for k in values],
+                "Value": [fmt_value(v) for v in values.values()],
+            },
+            hide_index=True,
+            width="stretch",
+        )
+
+
+def curves(s: dict[str, Any], key: str) -> None:
+    left, right = st.columns(2)
+    with left:
+        st.subheader("Training and Validation Loss")
+        if s["steps"] or s["epochs"]:
+            st.plotly_chart(charts.loss_figure(s), width="stretch", key=f"{key}-loss")
+        else:
+            st.caption("The curve starts with the first training steps.")
+    with right:
+        st.subheader("Validation Metrics")
+        if s["epochs"] and s["metric_names"]:
+            st.plotly_chart(charts.metrics_figure(s), width="stretch", key=f"{key}-metrics")
+        else:
+            st.caption("Shown after the first validation.")
+
+
+def test_results(s: dict[str, Any], run_name: str, key: str) -> None:
+    """Test Results: the best model's metrics on the test set, with a CSV download."""
+    st.subheader("Test Results")
+    test = s.get("test")
+    if not test:
+        if s["status"] == "completed":
+            st.caption("This run has no test split, so no test metrics.")
+        else:
+            st.caption("Computed on the test set with the best model when training ends.")
+        return
+    frame = metrics_frame(test)
+    shown = {
+        "Metric": [metric_title(m) for m in frame["metric"]],
+        "Value": [fmt_value(v) for v in test.values()],
+    }
+    c = st.columns([2, 1])
+    c[0].dataframe(shown, hide_index=True, width="stretch")
+    c[1].download_button(
+        "Download CSV",
+        data=safe_csv(frame),
+        file_name=f"{run_name}_test_metrics.csv",
+        mime="text/csv",
+        key=f"{key}-dl-metrics",
+        icon=":material/download:",
+        on_click="ignore",
+        help="Test metrics as metric,value rows.",
+    )
+
+
+def logs(s: dict[str, Any]) -> None:
+    warnings = [entry for entry in s["logs"] if entry["level"] == "warning"]
+    if not s["logs"]:
+        return
+    label = f"Run log ({len(s['logs'])} messages, {len(warnings)} warnings)"
+    with st.expander(label, expanded=False):
+        for entry in s["logs"]:
+            if entry["level"] == "warning":
+                st.warning(entry["message"], icon=":material/warning:")
+            else:
+                st.caption(entry["message"])
+
+
+def run_title(s: dict[str, Any], fallback: str = "") -> str:
+    return Path(s["run_dir"]).name if s.get("run_dir") else fallback

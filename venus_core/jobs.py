@@ -1,0 +1,419 @@
+"""Background training jobs for the dashboard: one run at a time, a thread per run.
+
+The dashboard keeps one ``JobRegistry`` per server process (``st.cache_resource``). A ``Job`` is a
+daemon thread running ``train(cfg, emit, should_stop, run_dir)``, a stop flag and an append-only
+list of events behind a lock. Pages never share mutable state with the trainer: they read
+``events_since(i)`` and derive everything they show with ``summarize(events)``, which works the same
+on the events of a live job and on a finished run's ``events.jsonl``. So a refresh, a second tab or
+a restart of the server rebuilds the same view, and a tab that goes away stops nothing.
+
+No Streamlit import here: the worker thread must never touch ``st.*``.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from venus_core import rundir
+from venus_core.config import RunConfig
+from venus_core.errors import VenusError
+
+Event = dict[str, Any]
+TrainFn = Callable[..., Any]
+
+FINAL_STATUSES = ("completed", "aborted", "failed")
+
+
+class Job:
+    """One training run in a background thread."""
+
+    def __init__(
+        self,
+        config: RunConfig,
+        run_dir: Path | None,
+        train_fn: TrainFn,
+        resume: bool = False,
+        history: list[Event] | None = None,
+    ) -> None:
+        self.config = config
+        self.run_dir = Path(run_dir) if run_dir is not None else None
+        self.resume = resume
+        self.started = time.time()
+        self.result: Any = None
+        self._train_fn = train_fn
+        # A resumed run starts from its earlier events, so the view shows its whole history.
+        self._events: list[Event] = list(history or [])
+        self._own_from = len(self._events)  # events of this job's thread start here
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"venus-train-{self.name}", daemon=True)
+
+    # -- identity ---------------------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        if self.run_dir is not None:
+            return self.run_dir.name
+        return self.config.output.run_name or "run"
+
+    # -- events (called from the trainer thread) --------------------------------------------------
+    def append_event(self, event: Event) -> None:
+        """The ``emit`` callback given to the trainer: never blocks, never drops an event."""
+        event = dict(event)
+        event.setdefault("time", time.time())
+        if event.get("type") == "run_start" and event.get("run_dir") and self.run_dir is None:
+            self.run_dir = Path(event["run_dir"])
+        with self._lock:
+            self._events.append(event)
+
+    def events_since(self, index: int = 0) -> list[Event]:
+        """A copy of the events from ``index`` on (every reader gets every event)."""
+        with self._lock:
+            return list(self._events[index:])
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._events)
+
+    # -- control ----------------------------------------------------------------------------------
+    def stop(self) -> None:
+        """Ask the trainer to stop; it checks the flag at every step and ends with ``aborted``."""
+        self._stop.set()
+
+    def stop_requested(self) -> bool:
+        return self._stop.is_set()
+
+    def is_alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for the thread; True when it has finished."""
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    @property
+    def status(self) -> str:
+        """running, completed, aborted or failed (from the last status event)."""
+        final = self._final_event()
+        if self.is_alive():
+            return "running"
+        if final is not None:
+            return final["status"]
+        return "failed" if self._thread.ident is not None else "pending"
+
+    @property
+    def message(self) -> str:
+        final = self._final_event()
+        return (final or {}).get("message") or ""
+
+    def _final_event(self) -> Event | None:
+        with self._lock:
+            for event in reversed(self._events[self._own_from :]):
+                if event.get("type") == "status" and event.get("status") in FINAL_STATUSES:
+                    return event
+        return None
+
+    # -- the thread -------------------------------------------------------------------------------
+    def start(self) -> None:
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            kwargs: dict[str, Any] = {"resume": True} if self.resume else {}
+            self.result = self._train_fn(
+                self.config,
+                emit=self.append_event,
+                should_stop=self.stop_requested,
+                run_dir=self.run_dir,
+                **kwargs,
+            )
+        except VenusError as e:  # a user-fixable problem found before or during the run
+            self._finish("failed", str(e))
+            return
+        except BaseException as e:  # noqa: BLE001 - nothing may escape the thread unexplained
+            self._finish("failed", f"The run stopped on an unexpected error: {type(e).__name__}: {e}")
+            return
+        run_dir = getattr(self.result, "run_dir", None)
+        if run_dir and self.run_dir is None:
+            self.run_dir = Path(run_dir)
+        if self._final_event() is None:
+            # A trainer that returned without a final status event: derive it from its result.
+            status = getattr(self.result, "status", None)
+            if status not in FINAL_STATUSES:
+                status = "aborted" if self.stop_requested() else "completed"
+            self._finish(status, getattr(self.result, "message", "") or "")
+
+    def _finish(self, status: str, message: str) -> None:
+        event = {"type": "status", "status": status, "message": message, "time": time.time()}
+        self.append_event(event)
+        if self.run_dir is not None and self.run_dir.is_dir():
+            # Keep events.jsonl complete, so the run reads the same after a restart.
+            try:
+                with open(self.run_dir / "events.jsonl", "a", encoding="utf-8") as f:
+                    f.write(json.dumps(event) + "\n")
+            except OSError:
+                pass
+
+
+class JobRegistry:
+    """All jobs of this process; at most one is active at a time."""
+
+    def __init__(self, train_fn: TrainFn | None = None) -> None:
+        self.train_fn = train_fn  # None: venus_core.train.train
+        self._jobs: list[Job] = []
+        self._lock = threading.Lock()
+
+    def start(
+        self,
+        cfg: RunConfig,
+        train_fn: TrainFn | None = None,
+        run_dir: str | Path | None = None,
+        resume: bool = False,
+    ) -> Job:
+        """Start a run in the background; refused while another run is active.
+
+        ``resume=True`` continues the interrupted run in ``run_dir`` (its config and checkpoints).
+        """
+        with self._lock:
+            active = self._active_locked()
+            if active is not None:
+                raise VenusError(
+                    f"A run is already active: {active.name}. Abort it or wait for it to finish."
+                )
+            fn = train_fn or self.train_fn or _default_train_fn()
+            history: list[Event] = []
+            if resume:
+                if run_dir is None:
+                    raise VenusError("Resume needs the folder of the run to continue.")
+                history = read_events_file(run_dir)
+            elif run_dir is None:
+                run_dir = _new_run_dir(cfg)
+            job = Job(cfg, Path(run_dir) if run_dir is not None else None, fn, resume=resume, history=history)
+            self._jobs.append(job)
+            job.start()
+            return job
+
+    def active(self) -> Job | None:
+        with self._lock:
+            return self._active_locked()
+
+    def _active_locked(self) -> Job | None:
+        for job in reversed(self._jobs):
+            if job.is_alive():
+                return job
+        return None
+
+    def latest(self) -> Job | None:
+        with self._lock:
+            return self._jobs[-1] if self._jobs else None
+
+    def jobs(self) -> list[Job]:
+        with self._lock:
+            return list(self._jobs)
+
+    def get(self, run_dir: str | Path) -> Job | None:
+        target = _same_path_key(run_dir)
+        with self._lock:
+            for job in reversed(self._jobs):
+                if job.run_dir is not None and _same_path_key(job.run_dir) == target:
+                    return job
+        return None
+
+    def reset(self, timeout: float = 30.0) -> None:
+        """Stop every job, wait for the threads and forget them (tests)."""
+        for job in self.jobs():
+            job.stop()
+        deadline = time.time() + timeout
+        for job in self.jobs():
+            job.join(max(0.0, deadline - time.time()))
+        with self._lock:
+            self._jobs.clear()
+
+
+def _same_path_key(path: str | Path) -> str:
+    try:
+        return str(Path(path).resolve())
+    except OSError:
+        return str(path)
+
+
+def _default_train_fn() -> TrainFn:
+    from venus_core.train import train  # heavy (torch): imported when a run starts
+
+    return train
+
+
+def _new_run_dir(cfg: RunConfig) -> Path | None:
+    try:
+        from venus_core.rundir import new_run_dir
+    except ImportError:  # the trainer allocates it and reports it in run_start
+        return None
+    return new_run_dir(cfg)
+
+
+# --------------------------------------------------------------------------------------------------
+# The view of a run, derived from its events only.
+
+
+def summarize(events: list[Event], now: float | None = None) -> dict[str, Any]:
+    """Everything a page shows about a run, from its events (live list or ``events.jsonl``).
+
+    ``now`` (unix seconds) makes elapsed time and ETA tick between events while the run is live;
+    without it they are the values of the last event. Metric values may be None (undefined).
+    """
+    s: dict[str, Any] = {
+        "status": "pending",
+        "message": "",
+        "run_dir": None,
+        "config": None,
+        "model_stats": None,
+        "n_train": None,
+        "n_valid": None,
+        "n_test": None,
+        "device": None,
+        "world_size": None,
+        "num_epochs": None,
+        "steps_per_epoch": None,
+        "total_steps": None,
+        "phase": None,
+        "phase_epoch": None,
+        "phase_progress": None,
+        "fraction": 0.0,
+        "elapsed": 0.0,
+        "eta": None,
+        "loss": None,
+        "lr": None,
+        "step": None,
+        "epoch": None,
+        "steps": [],
+        "epochs": [],
+        "metric_names": [],
+        "best": None,
+        "test": None,
+        "logs": [],
+        "started": None,
+        "finished": None,
+    }
+    last_step: Event | None = None
+    segment_start: float | None = None  # first event after the last final status (a resume)
+    for ev in events:
+        kind = ev.get("type")
+        t = ev.get("time")
+        if s["started"] is None and t is not None:
+            s["started"] = t
+        if kind != "status" and s["status"] in FINAL_STATUSES + ("pending",):
+            # The run is (again) under way: the first event of a run, or of a resume.
+            s["status"], s["message"], s["finished"] = "running", "", None
+            segment_start = t
+            last_step = None
+        if kind == "run_start":
+            for key in (
+                "run_dir",
+                "config",
+                "model_stats",
+                "n_train",
+                "n_valid",
+                "n_test",
+                "device",
+                "world_size",
+                "num_epochs",
+                "steps_per_epoch",
+                "total_steps",
+            ):
+                if key in ev:
+                    s[key] = ev[key]
+        elif kind == "phase":
+            s["phase"] = ev.get("phase")
+            s["phase_epoch"] = ev.get("epoch")
+            # Phases without optimizer steps (embedding cache) report their own done/total.
+            total = ev.get("total")
+            s["phase_progress"] = ev.get("done", 0) / total if total else None
+            if ev.get("epoch") is not None:
+                s["epoch"] = ev["epoch"]
+        elif kind == "log":
+            s["logs"].append(
+                {
+                    "time": ev.get("time"),
+                    "level": ev.get("level", "info"),
+                    "message": str(ev.get("message", "")),
+                }
+            )
+        elif kind == "step":
+            last_step = ev
+            s["steps"].append(
+                {
+                    "step": ev.get("step"),
+                    "epoch": ev.get("epoch"),
+                    "fraction": ev.get("fraction"),
+                    "train/loss": ev.get("train/loss"),
+                    "lr": ev.get("lr"),
+                }
+            )
+            s["loss"] = ev.get("train/loss")
+            s["lr"] = ev.get("lr")
+            s["step"] = ev.get("step")
+            if ev.get("epoch") is not None:
+                s["epoch"] = ev["epoch"]
+            if ev.get("fraction") is not None:
+                s["fraction"] = float(ev["fraction"])
+            if ev.get("elapsed") is not None:
+                s["elapsed"] = float(ev["elapsed"])
+            s["eta"] = ev.get("eta")
+        elif kind == "epoch":
+            row = {k: v for k, v in ev.items() if k not in ("type", "time")}
+            # A resumed run may repeat an epoch: the later row replaces the earlier one.
+            s["epochs"] = [r for r in s["epochs"] if r.get("epoch") != row.get("epoch")] + [row]
+            for key in row:
+                if key.startswith("val/") and key != "val/loss":
+                    name = key[4:]
+                    if name not in s["metric_names"]:
+                        s["metric_names"].append(name)
+        elif kind == "best":
+            s["best"] = {"epoch": ev.get("epoch"), "monitor": ev.get("monitor"), "value": ev.get("value")}
+        elif kind == "test":
+            s["test"] = {k[5:]: v for k, v in ev.items() if k.startswith("test/")}
+        elif kind == "status":
+            status = ev.get("status")
+            if status in FINAL_STATUSES:
+                s["status"] = status
+                s["message"] = ev.get("message") or ""
+                s["finished"] = ev.get("time")
+            elif status:
+                s["status"] = status
+
+    # Elapsed time is that of the last segment (a resumed run does not count the time it was down).
+    if s["status"] == "completed":
+        s["fraction"] = 1.0
+        s["eta"] = 0.0
+    if s["status"] in FINAL_STATUSES:
+        if segment_start is not None and s["finished"] is not None:
+            s["elapsed"] = max(s["elapsed"], float(s["finished"]) - float(segment_start))
+        if s["status"] != "completed":
+            s["eta"] = None
+    elif now is not None and segment_start is not None and s["status"] == "running":
+        s["elapsed"] = max(0.0, now - float(segment_start))
+        if last_step is not None and s["eta"] is not None and last_step.get("time") is not None:
+            s["eta"] = max(0.0, float(s["eta"]) - (now - float(last_step["time"])))
+    s["best_row"] = _best_row(s)
+    return s
+
+
+def _best_row(s: dict[str, Any]) -> dict[str, Any] | None:
+    """The epoch row of the best epoch (all its validation metrics)."""
+    best = s.get("best")
+    if not best:
+        return None
+    for row in s["epochs"]:
+        if row.get("epoch") == best.get("epoch"):
+            return row
+    return None
+
+
+def read_events_file(path: str | Path) -> list[Event]:
+    """Events of a run from its folder or its ``events.jsonl`` (see ``rundir.read_events``)."""
+    path = Path(path)
+    return rundir.read_events(path if path.is_dir() or not path.name.endswith(".jsonl") else path.parent)
