@@ -241,3 +241,10 @@ def test_events_jsonl_matches_emitted(tiny_esm, toy_data, tmp_path):
     on_disk = rundir.read_events(result.run_dir)
     assert [e["type"] for e in on_disk] == [e["type"] for e in events]
     json.dumps(events)  # JSON-serialisable
+
+
+def test_num_labels_inferred_from_the_labels(tiny_esm, toy_data, tmp_path):
+    pt = "single_label_classification"
+    cfg = make_cfg(tiny_esm, toy_data[pt], pt, tmp_path, num_labels=None, num_epochs=1)
+    result, _ = run_ok(cfg)
+    assert RunConfig.load(result.run_dir / "config.json").data.num_labels == 2

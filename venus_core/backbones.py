@@ -111,11 +111,15 @@ def _max_residues(model_config: Any, n_special: int) -> int | None:
     return max_pos - offset - n_special
 
 
-def load_config(source: str, trust_remote_code: bool) -> Any:
+def load_config(source: str, trust_remote_code: bool, local_only: bool = False) -> Any:
+    """The model's transformers config; ``local_only`` reads only folders and the hub cache (no
+    network), for previews that must answer at once."""
     from transformers import AutoConfig
 
     try:
-        return AutoConfig.from_pretrained(source, trust_remote_code=trust_remote_code)
+        return AutoConfig.from_pretrained(
+            source, trust_remote_code=trust_remote_code, local_files_only=local_only
+        )
     except (OSError, ValueError) as e:
         raise _load_error(source, e) from None
 

@@ -92,8 +92,10 @@ def load_or_build(
     device: torch.device,
     stop: Callable[[], bool],
     log: Callable[[str], None] = lambda message: None,
+    progress: Callable[[int, int], None] = lambda done, total: None,
 ) -> dict[str, SplitFeatures] | None:
-    """The cached features of every split, built if missing; None if ``stop()`` interrupted."""
+    """The cached features of every split, built if missing; None if ``stop()`` interrupted.
+    ``progress(done, total)`` is called after each batch (sequences embedded so far)."""
     from venus_core.pipeline import eval_batches, padded_inputs, residue_mask
 
     root = Path(cfg.output.output_dir).expanduser() / CACHE_DIR_NAME / fingerprint(model, splits, cfg)
@@ -105,6 +107,7 @@ def load_or_build(
     size = estimate_bytes(splits, hidden, pooled)
     log(f"Building the frozen-embedding cache ({size / 1e6:.1f} MB) in {root}: the backbone runs once.")
     model.eval()
+    done, total = 0, sum(len(split) for split in splits.values())
     with rundir.atomic_dir(root) as tmp, torch.inference_mode():
         for name, split in splits.items():
             offsets = np.concatenate([[0], np.cumsum(split.lengths)]).astype(np.int64)
@@ -125,6 +128,8 @@ def load_or_build(
                 else:
                     for row, i in enumerate(idx):
                         out[offsets[i] : offsets[i + 1]] = states[row, : split.lengths[i]].cpu().numpy()
+                done += len(idx)
+                progress(done, total)
             if pooled:
                 np.save(tmp / f"{name}.pooled.npy", out)
             else:
@@ -158,9 +163,9 @@ def _open(root: Path, splits: dict[str, Any], pooled: bool) -> dict[str, SplitFe
     return out
 
 
-def build(model, splits, cfg, device, stop, log=lambda m: None) -> dict[str, SplitFeatures] | None:
+def build(model, splits, cfg, device, stop, log=lambda m: None, progress=lambda done, total: None):
     """``load_or_build`` that returns None when interrupted (the half-built folder is discarded)."""
     try:
-        return load_or_build(model, splits, cfg, device, stop, log)
+        return load_or_build(model, splits, cfg, device, stop, log, progress)
     except _Stopped:
         return None

@@ -180,7 +180,7 @@ def model_stats_preview(cfg: RunConfig) -> dict[str, Any]:
     entry = models.find_entry(cfg.model.plm_model)
     try:
         source = models.resolve_model_source(cfg.model.plm_model)
-        hf_config = backbones.load_config(source, cfg.model.trust_remote_code)
+        hf_config = backbones.load_config(source, cfg.model.trust_remote_code, local_only=True)
         arch = models.architecture_for(getattr(hf_config, "model_type", None))
         if arch.needs_remote_code:
             raise VenusError("remote code models are counted from the catalogue")
@@ -206,7 +206,10 @@ def model_stats_preview(cfg: RunConfig) -> dict[str, Any]:
             raise
         stats = _catalogue_stats(entry, cfg)
         stats["exact"] = False
-        stats["note"] = str(e)
+        stats["note"] = (
+            "Estimated from the catalogue: the model's config is not on this machine yet "
+            f"(it is downloaded when training starts). {e}"
+        )
     params = stats["backbone_params"] + stats["adapter_params"] + stats["head_params"]
     stats["memory_gb"] = _training_memory(params, stats["trainable_params"], cfg.method.training_method)
     return stats

@@ -227,6 +227,10 @@ def _run(
         raise VenusError(report.format_errors())
     for issue in report.warnings:
         log.emit("log", level="warning", message=issue.message)
+    if cfg.data.num_labels != data.num_labels:  # inferred from the labels by the data doctor
+        cfg = cfg.with_values(num_labels=data.num_labels)
+        if d.is_main:
+            rundir.write_text(run_dir / rundir.CONFIG, cfg.to_json())
     if d.is_main:
         rundir.write_json(run_dir / rundir.LABEL_CODEC, data.to_dict())
     device = distributed.device_for(d, pick_device(t.device))
@@ -372,7 +376,14 @@ def _embedding_cache(model, splits, cfg, device, stop, log, d: distributed.Dist)
     def info(message: str) -> None:
         log.emit("log", level="info", message=message)
 
-    cache = embedding_cache.build(model, splits, cfg, device, stop, info) if d.is_main else None
+    last = [0.0]
+
+    def progress(done: int, total: int) -> None:  # throttled like step events
+        if time.time() - last[0] >= STEP_EVENT_INTERVAL_S or done == total:
+            last[0] = time.time()
+            log.emit("phase", phase="caching", done=done, total=total)
+
+    cache = embedding_cache.build(model, splits, cfg, device, stop, info, progress) if d.is_main else None
     distributed.barrier(d)
     if not d.is_main:
         cache = embedding_cache.build(model, splits, cfg, device, stop)
