@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import streamlit as st
+import torch
 
 from ui import run_view, state
 from ui.widgets import bound, dataset_label, model_label, page_setup, show_error
@@ -147,6 +148,13 @@ if preview_clicked:
 if st.session_state.get("show_command"):
     st.code(preview_command(state.cfg()), language="bash", wrap_lines=True)
     st.caption("Runs the same training from a terminal in the project folder (copy button at the right).")
+    n_gpus = torch.cuda.device_count()
+    if n_gpus > 1:
+        st.code(preview_command(state.cfg(), nproc=n_gpus), language="bash", wrap_lines=True)
+        st.caption(
+            f"This machine has {n_gpus} GPUs: this line trains data-parallel on all of them (one process "
+            "per GPU; Tokens per Batch / Batch Size is per GPU)."
+        )
 
 if start_clicked:
     cfg = state.cfg()

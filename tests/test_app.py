@@ -327,6 +327,16 @@ def test_train_page_widgets_map_to_config(save_dir):
     assert all(w.help for w in at.number_input)
 
 
+def test_preview_command_offers_torchrun_on_multi_gpu_machines(monkeypatch):
+    at = goto(app(), TRAIN)
+    at.button(key="preview_command").click().run()
+    assert [c.value.split()[0] for c in at.code] == ["python"]
+    monkeypatch.setattr("torch.cuda.device_count", lambda: 4)
+    at.run()
+    commands = [c.value for c in at.code]
+    assert commands[1].startswith("torchrun --standalone --nproc_per_node=4 -m venus_core train")
+
+
 def test_train_page_invalid_value_is_an_inline_error():
     at = goto(app(), TRAIN)
     at.text_input(key="w.output_model_name").input("../escape.pt").run()
