@@ -248,3 +248,11 @@ def test_num_labels_inferred_from_the_labels(tiny_esm, toy_data, tmp_path):
     cfg = make_cfg(tiny_esm, toy_data[pt], pt, tmp_path, num_labels=None, num_epochs=1)
     result, _ = run_ok(cfg)
     assert RunConfig.load(result.run_dir / "config.json").data.num_labels == 2
+
+
+def test_data_loader_workers_give_the_same_result(tiny_esm, toy_data, tmp_path):
+    pt = "single_label_classification"
+    cfg = make_cfg(tiny_esm, toy_data[pt], pt, tmp_path, training_method="plm-lora", num_epochs=1)
+    in_process = run_ok(cfg.with_values(num_workers=0))[0].test_metrics
+    with_workers = run_ok(cfg.with_values(num_workers=2))[0].test_metrics
+    assert in_process == with_workers

@@ -140,29 +140,69 @@ def padded_inputs(split: Encoded, idx: list[int]) -> tuple[torch.Tensor, torch.T
     return input_ids, attention
 
 
-def forward_batch(
-    model,
-    split: Encoded,
-    idx: list[int],
-    device: torch.device,
-    cached: SplitFeatures | None = None,
-    with_targets: bool = True,
-) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Logits for the examples ``idx`` (and their targets), from tokens or from cached embeddings."""
-    targets = split.targets[idx].to(device) if with_targets and split.targets is not None else None
+def collate(split: Encoded, idx: list[int], cached: SplitFeatures | None = None) -> dict[str, Any]:
+    """Model inputs (CPU tensors) for the examples ``idx``: padded tokens, or cached embeddings."""
     if cached is not None and cached.pooled is not None:
-        return model(pooled=cached.pooled[idx].to(device)), targets
+        return {"pooled": cached.pooled[idx]}
     width = max(split.lengths[i] for i in idx)
-    structure = {k: _pad([v[i] for i in idx], 0).to(device) for k, v in split.structure.items()}
-    mask = residue_mask(split, idx, width).to(device)
+    batch: dict[str, Any] = {
+        "residue_mask": residue_mask(split, idx, width),
+        "structure": {k: _pad([v[i] for i in idx], 0) for k, v in split.structure.items()},
+    }
     if cached is not None:
         states = torch.zeros(len(idx), width, cached.states.shape[-1])
         for row, i in enumerate(idx):
             states[row, : split.lengths[i]] = cached.token_states(i)
-        return model(hidden=states.to(device), residue_mask=mask, structure=structure), targets
-    input_ids, attention = padded_inputs(split, idx)
-    inputs = {"input_ids": input_ids.to(device), "attention_mask": attention.to(device)}
-    return model(**inputs, residue_mask=mask, structure=structure), targets
+        batch["hidden"] = states
+    else:
+        batch["input_ids"], batch["attention_mask"] = padded_inputs(split, idx)
+    return batch
+
+
+def to_device(batch: dict[str, Any], device: torch.device) -> dict[str, Any]:
+    return {
+        k: to_device(v, device) if isinstance(v, dict) else v.to(device, non_blocking=True)
+        for k, v in batch.items()
+    }
+
+
+class _CollatedBatches(torch.utils.data.Dataset):
+    def __init__(self, split: Encoded, batches: list[list[int]], cached: SplitFeatures | None):
+        self.split, self.batches, self.cached = split, batches, cached
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        return collate(self.split, self.batches[i], self.cached)
+
+
+def iterate_batches(
+    split: Encoded,
+    batches: list[list[int]],
+    cached: SplitFeatures | None,
+    num_workers: int,
+    device: torch.device,
+):
+    """Yield ``(idx, inputs on device)`` for each batch, in order. With ``num_workers`` > 0, worker
+    processes pad and assemble the next batches while the model computes (a DataLoader over the
+    pre-formed batches: tokenization happened once, before training)."""
+    if num_workers == 0:
+        for idx in batches:
+            yield idx, to_device(collate(split, idx, cached), device)
+        return
+    loader = torch.utils.data.DataLoader(
+        _CollatedBatches(split, batches, cached),
+        batch_size=None,
+        shuffle=False,
+        num_workers=num_workers,
+        pin_memory=device.type == "cuda",
+        # Workers draw their seed from this generator, not from the global RNG: using workers
+        # must not shift the dropout randomness of training (same seed, same result).
+        generator=torch.Generator().manual_seed(0),
+    )
+    for idx, batch in zip(batches, loader, strict=True):
+        yield idx, to_device(batch, device)
 
 
 def predictions_frame(

@@ -35,7 +35,7 @@ from venus_core.pipeline import (
     Encoded,
     encode_split,
     eval_batches,
-    forward_batch,
+    iterate_batches,
     pick_device,
     predictions_frame,
     train_batches,
@@ -408,7 +408,7 @@ def _train_epoch(loop: Loop, split: Encoded, epoch: int, state: LoopState, cache
     loop.model.train()
     batches = _rank_batches(split, cfg, epoch, d)
     t0, loss_sum, n_seen, residues = time.time(), 0.0, 0, 0
-    for i, idx in enumerate(batches):
+    for i, (idx, inputs) in enumerate(iterate_batches(split, batches, cached, t.num_workers, loop.device)):
         if distributed.any_true(d, loop.stop()):
             raise Aborted
         group_start = i - i % accum
@@ -418,8 +418,8 @@ def _train_epoch(loop: Loop, split: Encoded, epoch: int, state: LoopState, cache
         no_sync = loop.ddp.no_sync() if d.enabled and not last_micro_batch else contextlib.nullcontext()
         with no_sync:
             with torch.autocast(loop.device.type, dtype=autocast, enabled=autocast is not None):
-                logits, targets = forward_batch(loop.ddp, split, idx, loop.device, cached)
-                loss = criterion(logits.float(), targets)
+                logits = loop.ddp(**inputs)
+                loss = criterion(logits.float(), split.targets[idx].to(loop.device))
             loop.scaler.scale(loss / group_size).backward()
         loss_sum += loss.item() * len(idx)
         n_seen += len(idx)
@@ -487,11 +487,11 @@ def evaluate(model, split: Encoded, cfg: RunConfig, device, data, cached=None, s
     order, logits_parts = [], []
     autocast = _autocast_dtype(device, cfg.train.mixed_precision)
     with torch.inference_mode():
-        for idx in batches:
+        for idx, inputs in iterate_batches(split, batches, cached, 0, device):
             if stop is not None and stop():
                 raise Aborted
             with torch.autocast(device.type, dtype=autocast, enabled=autocast is not None):
-                logits, _ = forward_batch(model, split, idx, device, cached, with_targets=False)
+                logits = model(**inputs)
             logits_parts.append(logits.float().cpu())
             order.extend(idx)
     if d.enabled:
