@@ -189,7 +189,7 @@ def body_text(page) -> str:
     return page.locator("[data-testid=stMain]").inner_text()
 
 
-def wait_text(page, text: str, timeout: float = 120.0) -> None:
+def wait_text(page, text: str, timeout: float = 300.0) -> None:  # generous: CI machines may be slow
     page.get_by_text(text).first.wait_for(timeout=timeout * 1000)
 
 
