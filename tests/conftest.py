@@ -214,3 +214,26 @@ def write_toy_dataset(
 
 
 NUM_LABELS = {"single_label_classification": 2, "multi_label_classification": 3, "regression": 1}
+
+
+def train_flags(model: Path, data: Path, out: Path, *extra: str) -> list[str]:
+    """CLI flags for a small binary run of ``model`` on a toy dataset (later flags win)."""
+    return [
+        "--plm_model",
+        str(model),
+        "--dataset",
+        str(data),
+        "--problem_type",
+        "single_label_classification",
+        "--num_labels",
+        "2",
+        "--num_epochs",
+        "2",
+        "--num_workers",
+        "0",
+        "--output_dir",
+        str(out),
+        "--learning_rate",
+        "0.005",
+        *extra,
+    ]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import write_toy_dataset
+from conftest import train_flags, write_toy_dataset
 
 from venus_core import rundir
 
@@ -29,32 +29,10 @@ def data_dir(tmp_path_factory) -> Path:
     return write_toy_dataset(tmp_path_factory.mktemp("cli") / "slc", "single_label_classification", 64, 24)
 
 
-def base_flags(model: Path, data: Path, out: Path, *extra: str) -> list[str]:
-    return [
-        "--plm_model",
-        str(model),
-        "--dataset",
-        str(data),
-        "--problem_type",
-        "single_label_classification",
-        "--num_labels",
-        "2",
-        "--num_epochs",
-        "2",
-        "--num_workers",
-        "0",
-        "--output_dir",
-        str(out),
-        "--learning_rate",
-        "0.005",
-        *extra,
-    ]
-
-
 def test_train_evaluate_predict(tiny_esm, data_dir, tmp_path):
     out = cli(
         "train",
-        *base_flags(tiny_esm, data_dir, tmp_path, "--run_name", "r1", "--training_method", "plm-lora"),
+        *train_flags(tiny_esm, data_dir, tmp_path, "--run_name", "r1", "--training_method", "plm-lora"),
     )
     assert out.returncode == 0, out.stderr
     assert "Traceback" not in out.stderr and "completed" in out.stderr
@@ -92,10 +70,10 @@ def test_train_evaluate_predict(tiny_esm, data_dir, tmp_path):
 
 
 def test_print_command_and_existing_run_name(tiny_esm, data_dir, tmp_path):
-    out = cli("train", *base_flags(tiny_esm, data_dir, tmp_path, "--print_command"))
+    out = cli("train", *train_flags(tiny_esm, data_dir, tmp_path, "--print_command"))
     assert out.returncode == 0 and out.stdout.startswith("python -m venus_core train ")
     (tmp_path / "taken").mkdir()
-    out = cli("train", *base_flags(tiny_esm, data_dir, tmp_path, "--run_name", "taken"))
+    out = cli("train", *train_flags(tiny_esm, data_dir, tmp_path, "--run_name", "taken"))
     assert out.returncode != 0 and "already exists" in out.stderr and "Traceback" not in out.stderr
 
 
@@ -109,7 +87,7 @@ def test_print_command_and_existing_run_name(tiny_esm, data_dir, tmp_path):
     ],
 )
 def test_user_errors_are_one_clear_message(tiny_esm, data_dir, tmp_path, args, phrase):
-    out = cli("train", *base_flags(tiny_esm, data_dir, tmp_path, *args))
+    out = cli("train", *train_flags(tiny_esm, data_dir, tmp_path, *args))
     assert out.returncode not in (0, 130)
     assert phrase in out.stderr and "Traceback" not in out.stderr + out.stdout
 
@@ -118,13 +96,13 @@ def test_bad_data_fails_with_the_doctors_message(tiny_esm, tmp_path):
     bad = tmp_path / "bad"
     bad.mkdir()
     (bad / "train.csv").write_text("aa_seq,label\nMKV,0\nMK1V,1\nMKK,0\nMKVV,1\n")
-    out = cli("train", *base_flags(tiny_esm, bad, tmp_path / "o"))
+    out = cli("train", *train_flags(tiny_esm, bad, tmp_path / "o"))
     assert out.returncode == 1
     assert "row 2" in out.stderr and "Traceback" not in out.stderr
 
 
 def _start_training(tiny_esm, data_dir, out_dir, name, epochs="30"):
-    flags = base_flags(
+    flags = train_flags(
         tiny_esm, data_dir, out_dir, "--run_name", name, "--num_epochs", epochs, "--patience", "100"
     )
     return subprocess.Popen(
@@ -163,7 +141,7 @@ def test_kill9_then_resume_equals_uninterrupted(tiny_esm, data_dir, tmp_path):
     epochs = "4"
     full = cli(
         "train",
-        *base_flags(
+        *train_flags(
             tiny_esm,
             data_dir,
             tmp_path,

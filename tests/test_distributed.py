@@ -8,38 +8,27 @@ import sys
 
 import pandas as pd
 import pytest
-from conftest import write_toy_dataset
+from conftest import train_flags, write_toy_dataset
 
 from venus_core import rundir
 
 
 def flags(model, data, out, name, batch_size):
-    return [
-        "--plm_model",
-        str(model),
-        "--dataset",
-        str(data),
-        "--problem_type",
-        "single_label_classification",
-        "--num_labels",
-        "2",
+    return train_flags(
+        model,
+        data,
+        out,
         "--num_epochs",
         "3",
-        "--num_workers",
-        "0",
-        "--output_dir",
-        str(out),
         "--training_method",
         "plm-lora",
         "--batch_size",
         str(batch_size),
-        "--learning_rate",
-        "0.005",
         "--run_name",
         name,
         "--patience",
         "10",
-    ]
+    )
 
 
 def test_two_gloo_ranks_match_one_process(tiny_esm, tmp_path):
