@@ -26,7 +26,7 @@ import subprocess
 import sys
 import time
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +39,6 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "bench" / "results" / "bench.json"
 DATASET = "Demo_SubcellularLocalization"
 N_LABELS = 13
-METHODS = ("freeze", "full", "plm-lora")
 BUSY_CPU_SHARE = 0.8  # below this CPU% (see _cpu_share) a run was slowed by other processes
 TARGETS = {
     "freeze_n_over_1": 2.0,  # at most
@@ -454,11 +453,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=str(DEFAULT_OUT), help="JSON results file")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     parser.add_argument("--keep", action="store_true", help="keep the run folders under bench/results/work")
+    parser.add_argument(
+        "--max-len", type=int, default=None, help="truncate the sample to this many residues (default 512)"
+    )
     args = parser.parse_args(argv)
 
     if args.threads:
         torch.set_num_threads(args.threads)
     plan = PLANS["quick" if args.quick else "full"]
+    if args.max_len:
+        plan = replace(plan, max_len=args.max_len)
     out_path = Path(args.out)
     work = ROOT / "bench" / "results" / f"work-{plan.name}"
     shutil.rmtree(work, ignore_errors=True)
