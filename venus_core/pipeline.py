@@ -87,33 +87,28 @@ def encode_split(frame: pd.DataFrame, data: Any, name: str, tok: Tokenizer, cfg:
     return encode_frame(frame, tok, cfg, data.targets(name))
 
 
-def train_batches(split: Encoded, cfg: RunConfig, epoch: int) -> list[list[int]]:
-    """An epoch's training batches: a function of (seed, epoch) alone, so a resumed run and the
-    step count made before training see exactly the batches the loop will."""
+def _batches(split: Encoded, cfg: RunConfig, shuffle: bool, epoch: int) -> list[list[int]]:
     b = cfg.batch
     return make_batches(
         split.lengths,
         mode=b.batch_mode,
         batch_size=b.batch_size,
         batch_token=b.batch_token,
-        shuffle=True,
-        seed=cfg.train.seed,
+        shuffle=shuffle,
+        seed=cfg.train.seed if shuffle else 0,
         epoch=epoch,
     )
 
 
+def train_batches(split: Encoded, cfg: RunConfig, epoch: int) -> list[list[int]]:
+    """An epoch's training batches: a function of (seed, epoch) alone, so a resumed run and the
+    step count made before training see exactly the batches the loop will."""
+    return _batches(split, cfg, shuffle=True, epoch=epoch)
+
+
 def eval_batches(split: Encoded, cfg: RunConfig) -> list[list[int]]:
     """Length-sorted batches for inference (the caller restores the original order)."""
-    b = cfg.batch
-    return make_batches(
-        split.lengths,
-        mode=b.batch_mode,
-        batch_size=b.batch_size,
-        batch_token=b.batch_token,
-        shuffle=False,
-        seed=0,
-        epoch=0,
-    )
+    return _batches(split, cfg, shuffle=False, epoch=0)
 
 
 def _pad(rows: list[list[int]], value: int) -> torch.Tensor:
