@@ -155,7 +155,29 @@ def test_full_updates_every_backbone_weight(tiny_esm, toy_data, tmp_path):
     unchanged = [k for k in backbone if k in after and torch.equal(before[k], after[k])]
     assert not [k for k in backbone if k not in after], "full must save every backbone weight"
     assert unchanged == [], unchanged
-    assert stats["backbone_trainable"] == stats["backbone_params"]
+    contact_head = sum(v.numel() for k, v in before.items() if "contact_head" in k)
+    assert contact_head > 0
+    assert stats["backbone_trainable"] == stats["backbone_params"] - contact_head
+
+
+@pytest.mark.parametrize("family", ["esm", "bert", "t5"])
+def test_full_trains_only_parameters_the_forward_uses(tiny_models, family):
+    """A trainable parameter without a gradient (ESM's contact head) makes DDP fail and inflates the
+    trainable count: full fine-tuning must leave such modules frozen."""
+    from venus_core.datasets import resolve_task
+    from venus_core.modeling import build_model
+
+    pt = "single_label_classification"
+    cfg = resolve_task(
+        RunConfig().with_values(plm_model=str(tiny_models[family]), training_method="full", problem_type=pt)
+    ).with_values(num_labels=2)
+    built = build_model(cfg, torch.device("cpu"), 10)
+    ids = torch.tensor(built.tokenizer.encode(["MKTAY", "GAVLI"]))
+    mask = torch.ones_like(ids)
+    logits = built.model(input_ids=ids, attention_mask=mask, residue_mask=mask)
+    logits.sum().backward()
+    no_grad = [n for n, p in built.model.named_parameters() if p.requires_grad and p.grad is None]
+    assert no_grad == []
 
 
 def test_freeze_changes_no_backbone_weight(tiny_esm, toy_data, tmp_path):

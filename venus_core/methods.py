@@ -39,6 +39,9 @@ def _prepare_freeze(model: nn.Module, cfg: RunConfig, arch: Architecture, total_
 
 def _prepare_full(model: nn.Module, cfg: RunConfig, arch: Architecture, total_steps: int) -> nn.Module:
     model.requires_grad_(True)
+    for name, module in model.named_modules():
+        if name.split(".")[-1] in arch.unused_modules:
+            module.requires_grad_(False)
     return model
 
 

@@ -30,6 +30,10 @@ class Architecture:
     input_formats: tuple[str, ...]
     encoder_only_class: str  # transformers class that loads just the encoder
     needs_remote_code: bool = False
+    # Submodules of the loaded encoder that a sequence forward never runs (ESM's contact-prediction
+    # head). Full fine-tuning leaves them frozen: an untrained parameter is not "trainable", and
+    # DDP fails on parameters that never receive a gradient.
+    unused_modules: tuple[str, ...] = ()
 
 
 ARCHITECTURES: dict[str, Architecture] = {
@@ -40,6 +44,7 @@ ARCHITECTURES: dict[str, Architecture] = {
         ("output.dense",),
         ("plain",),
         "EsmModel",
+        unused_modules=("contact_head",),
     ),
     "bert": Architecture(
         "bert",
