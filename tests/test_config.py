@@ -171,11 +171,20 @@ def test_preview_command_multi_gpu():
         ({"split_ratios": "0.5,0.5,0.5"}, "split_ratios must be three"),
         ({"device": "tpu"}, "device 'tpu'"),
         ({"dataset": None}, "No data"),
+        ({"fsdp": True}, "fsdp does not apply to freeze"),
+        ({"fsdp": True, "training_method": "plm-qlora"}, "fsdp does not apply to plm-qlora"),
+        ({"fsdp": True, "training_method": "adalora"}, "fsdp does not apply to adalora"),
+        ({"fsdp": True, "training_method": "ses-adapter", "structure_seq": "foldseek_seq"}, "fsdp does not"),
     ],
 )
 def test_validation_messages(values, phrase):
     with pytest.raises(VenusError, match=phrase):
         RunConfig().with_values(**values).validate()
+
+
+def test_fsdp_applies_to_methods_that_train_the_backbone():
+    for method in ("full", "plm-lora", "dora", "ia3"):
+        RunConfig().with_values(fsdp=True, training_method=method).validate()
 
 
 @pytest.mark.parametrize(

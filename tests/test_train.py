@@ -278,3 +278,11 @@ def test_data_loader_workers_give_the_same_result(tiny_esm, toy_data, tmp_path):
     in_process = run_ok(cfg.with_values(num_workers=0))[0].test_metrics
     with_workers = run_ok(cfg.with_values(num_workers=2))[0].test_metrics
     assert in_process == with_workers
+
+
+def test_fsdp_in_one_process_says_it_does_not_shard(tiny_esm, toy_data, tmp_path):
+    pt = "single_label_classification"
+    cfg = make_cfg(tiny_esm, toy_data[pt], pt, tmp_path, training_method="plm-lora", fsdp=True, num_epochs=1)
+    _, events = run_ok(cfg)
+    assert any("fsdp needs torchrun" in e.get("message", "") for e in events if e["type"] == "log")
+    assert next(e for e in events if e["type"] == "run_start")["fsdp"] is False

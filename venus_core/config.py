@@ -167,6 +167,12 @@ class TrainConfig:
         True,
         "freeze and ses-adapter: compute the frozen backbone once and reuse its outputs every epoch.",
     )
+    fsdp: bool = _f(
+        False,
+        "Under torchrun: shard parameters, gradients and optimizer state across the processes (PyTorch "
+        "FSDP) instead of giving each a full copy, for backbones too large for one device (ESM2-15B, "
+        "ProtT5-XXL). For full, plm-lora, dora and ia3.",
+    )
 
 
 @dataclass(frozen=True)
@@ -184,6 +190,16 @@ class OutputConfig:
     wandb_project: str | None = _f(None, "W&B project name (default: venus-finetune).")
     wandb_entity: str | None = _f(None, "W&B entity (user or team); default is your W&B default.")
 
+
+# Why FSDP is refused for these methods (each message ends a sentence).
+FSDP_UNSUPPORTED = {
+    "freeze": "a frozen backbone has no gradients or optimizer state to shard and runs only once, "
+    "to fill the embedding cache.",
+    "ses-adapter": "its frozen backbone has no gradients or optimizer state to shard and runs only "
+    "once, to fill the embedding cache.",
+    "plm-qlora": "the 4-bit backbone is already small, and bitsandbytes weights cannot be sharded.",
+    "adalora": "AdaLoRA's rank allocation reads whole adapter matrices at every step.",
+}
 
 SECTIONS: dict[str, type] = {
     "model": ModelConfig,
@@ -443,6 +459,11 @@ def _problems(cfg: RunConfig) -> list[str]:
         p.append(f"max_grad_norm must be -1 (off) or positive; got {t.max_grad_norm}.")
     if t.num_workers < 0:
         p.append(f"num_workers must be 0 or more; got {t.num_workers}.")
+    if t.fsdp and m.training_method in FSDP_UNSUPPORTED:
+        p.append(
+            f"fsdp does not apply to {m.training_method}: {FSDP_UNSUPPORTED[m.training_method]} "
+            "Turn fsdp off, or choose full, plm-lora, dora or ia3."
+        )
     if not (t.device == "auto" or t.device in ("cpu", "mps", "cuda") or t.device.startswith("cuda:")):
         p.append(f"device '{t.device}' is not auto, cpu, cuda, cuda:N or mps.")
 

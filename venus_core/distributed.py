@@ -7,6 +7,7 @@ epoch's batches; evaluation outputs are gathered so every example counts exactly
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 from datetime import timedelta
@@ -88,15 +89,63 @@ def barrier(d: Dist) -> None:
         dist.barrier()
 
 
-def wrap(d: Dist, model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
-    """DDP over the trainable parameters (frozen ones are ignored by DDP). Buffers are not
-    re-broadcast each step: no module here has running statistics."""
+def wrap(d: Dist, model: torch.nn.Module, device: torch.device, *, fsdp: bool = False, param_dtype=None):
+    """The model as the training loop drives it.
+
+    Data-parallel (default): DDP over the trainable parameters (frozen ones are ignored by DDP);
+    buffers are not re-broadcast each step, since no module here has running statistics.
+
+    ``fsdp``: PyTorch's FSDP (``fully_shard``) shards every transformer block and then the rest of
+    the model across the processes, in place, and moves each process's shard to ``device`` (so a
+    backbone loaded on the CPU never needs to fit on one GPU whole). Each block's parameters are
+    gathered just before it runs and freed after. ``param_dtype`` (bf16 under mixed precision) is
+    the dtype blocks compute in; gradients are reduced in float32."""
     if not d.enabled:
+        return model
+    if fsdp:
+        from torch.distributed.device_mesh import init_device_mesh
+        from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
+
+        mesh = init_device_mesh(device.type, (d.world_size,))
+        policy = MixedPrecisionPolicy(param_dtype=param_dtype, reduce_dtype=torch.float32)
+        for block in transformer_blocks(model):
+            fully_shard(block, mesh=mesh, mp_policy=policy)
+        fully_shard(model, mesh=mesh, mp_policy=policy)
         return model
     from torch.nn.parallel import DistributedDataParallel as DDP
 
     ids = [device.index] if device.type == "cuda" else None
     return DDP(model, device_ids=ids, forward_sync_buffers=False)
+
+
+def transformer_blocks(model: torch.nn.Module) -> list[torch.nn.Module]:
+    """The repeated layers of the backbone: the ``ModuleList`` holding the most parameters (ESM's
+    and BERT's ``encoder.layer``, T5's and Ankh's ``encoder.block``), found by structure so that
+    every family and every PEFT wrapping is covered without a list of attribute names."""
+    lists = [m for m in model.modules() if isinstance(m, torch.nn.ModuleList) and len(m) > 1]
+    if not lists:
+        return []
+    return list(max(lists, key=lambda m: sum(p.numel() for p in m.parameters())))
+
+
+def is_sharded(model: torch.nn.Module) -> bool:
+    """Whether FSDP holds the model's parameters as shards (``fully_shard`` was applied)."""
+    from torch.distributed.fsdp import FSDPModule
+
+    return isinstance(model, FSDPModule)
+
+
+def no_sync(d: Dist, model: torch.nn.Module, sync: bool):
+    """Context for one micro-batch: gradients are reduced across processes only when ``sync``
+    (the micro-batch that ends an accumulation group)."""
+    if not d.enabled or sync:
+        if d.enabled and is_sharded(model):
+            model.set_requires_gradient_sync(True)
+        return contextlib.nullcontext()
+    if is_sharded(model):
+        model.set_requires_gradient_sync(False)
+        return contextlib.nullcontext()
+    return model.no_sync()
 
 
 def shutdown(d: Dist) -> None:

@@ -264,38 +264,59 @@ def _training_memory(params: int, trainable: int, method_name: str) -> dict[str,
 # -- saving and loading what a run trained ---------------------------------------------------------
 
 
-def trainable_state(model: ProteinModel) -> dict[str, torch.Tensor]:
-    """Everything a checkpoint needs on top of the pretrained backbone: trained parameters, every
-    adapter tensor (AdaLoRA's rank state included) and the head."""
+def trainable_names(model: ProteinModel) -> list[str]:
+    """State-dict keys a checkpoint holds on top of the pretrained backbone: trained parameters,
+    every adapter tensor (AdaLoRA's rank state included) and the head."""
     trainable = {n for n, p in model.named_parameters() if p.requires_grad}
+    return [
+        name
+        for name in model.state_dict(keep_vars=True)
+        if name in trainable or not name.startswith("backbone.") or any(m in name for m in ADAPTER_MARKERS)
+    ]
+
+
+def trainable_state(model: ProteinModel) -> dict[str, torch.Tensor]:
+    """The tensors of ``trainable_names``, whole and on the CPU. Under FSDP each process holds a
+    shard of every parameter: gathering them is collective, so every process must call this."""
+    full = model.state_dict()
     state = {}
-    for name, t in model.state_dict().items():
-        keep = (
-            name in trainable or not name.startswith("backbone.") or any(m in name for m in ADAPTER_MARKERS)
-        )
-        if keep:
-            state[name] = t.detach().to("cpu").contiguous()
+    for name in trainable_names(model):
+        t = full[name].detach()
+        if hasattr(t, "full_tensor"):  # an FSDP shard (DTensor)
+            t = t.full_tensor()
+        state[name] = t.to("cpu").contiguous()
     return state
 
 
-def save_trainable(model: ProteinModel, path: Path) -> None:
+def save_trainable(model: ProteinModel, path: Path, state: dict[str, torch.Tensor] | None = None) -> None:
+    """Write ``state`` (default: ``trainable_state(model)``) as safetensors, atomically."""
     from safetensors.torch import save_file
 
     from venus_core.rundir import atomic_path
 
+    state = trainable_state(model) if state is None else state
     with atomic_path(path) as tmp:
-        save_file(trainable_state(model), str(tmp), metadata={"format": "pt", "method": model.method.name})
+        save_file(state, str(tmp), metadata={"format": "pt", "method": model.method.name})
 
 
 def load_trainable(model: ProteinModel, path: Path) -> None:
+    """Put a checkpoint's tensors into the model (every process of an FSDP run calls this: each
+    keeps its own shard of each tensor)."""
     from safetensors.torch import load_file
 
+    from venus_core.distributed import is_sharded
+
     state = load_file(str(path))
-    expected = set(trainable_state(model))
+    expected = set(trainable_names(model))
     missing, unexpected = expected - set(state), set(state) - expected
     if missing or unexpected:
         raise VenusError(
             f"Checkpoint {path} does not fit this model ({len(missing)} missing, {len(unexpected)} "
             "unexpected tensors): was it written by a run with another model or method?"
         )
-    model.load_state_dict(state, strict=False)
+    if is_sharded(model):
+        from torch.distributed.checkpoint.state_dict import StateDictOptions, set_model_state_dict
+
+        set_model_state_dict(model, state, options=StateDictOptions(full_state_dict=True, strict=False))
+    else:
+        model.load_state_dict(state, strict=False)

@@ -30,7 +30,14 @@ from venus_core.config import RunConfig
 from venus_core.datasets import resolve_task
 from venus_core.errors import VenusError
 from venus_core.metrics import compute_metrics, loss_fn, outputs_from_logits
-from venus_core.modeling import build_model, load_pretrained, load_trainable, model_stats, save_trainable
+from venus_core.modeling import (
+    build_model,
+    load_pretrained,
+    load_trainable,
+    model_stats,
+    save_trainable,
+    trainable_state,
+)
 from venus_core.pipeline import (
     Encoded,
     encode_split,
@@ -235,8 +242,20 @@ def _run(
         rundir.write_json(run_dir / rundir.LABEL_CODEC, data.to_dict())
     device = distributed.device_for(d, pick_device(t.device))
     seed_everything(t.seed)
+    autocast = _autocast_dtype(device, t.mixed_precision)
+    fsdp = t.fsdp and d.enabled
+    if t.fsdp and not d.enabled:
+        message = "fsdp needs torchrun with 2 or more processes; training without sharding."
+        log.emit("log", level="warning", message=message)
+    if fsdp and autocast == torch.float16:
+        raise VenusError(
+            "fsdp with mixed precision needs GPUs with bf16 (NVIDIA Ampere or newer); "
+            "turn mixed_precision off."
+        )
+    # FSDP: the backbone is built on the CPU and each process moves only its shard to the device.
+    build_device = torch.device("cpu") if fsdp else device
 
-    loaded = load_pretrained(cfg, device)
+    loaded = load_pretrained(cfg, build_device)
     splits = {
         name: encode_split(frame, data, name, loaded.tokenizer, cfg) for name, frame in data.splits.items()
     }
@@ -246,7 +265,7 @@ def _run(
         math.ceil(len(_rank_batches(splits["train"], cfg, epoch, d)) / t.gradient_accumulation_steps)
         for epoch in range(1, t.num_epochs + 1)
     ]
-    built = build_model(cfg, device, sum(steps_per_epoch), loaded)
+    built = build_model(cfg, build_device, sum(steps_per_epoch), loaded)
     model = built.model
     stats = model_stats(model)
     if d.is_main:
@@ -256,16 +275,23 @@ def _run(
         log.emit("phase", phase="caching", epoch=state.epoch)
         cache = _embedding_cache(model, splits, cfg, device, stop, log, d)
 
+    # Wrapped before the optimizer is made: FSDP replaces the parameters by their shards.
+    wrapped = distributed.wrap(d, model, device, fsdp=fsdp, param_dtype=autocast)
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=t.learning_rate)
     scheduler = make_scheduler(optimizer, t.scheduler, t.warmup_steps, sum(steps_per_epoch))
     if resume and state.epoch > 0:
-        _restore(run_dir, model, optimizer, scheduler)
+        saved_world = _restore(run_dir, model, optimizer, scheduler, d)
+        if saved_world != d.world_size:
+            message = (
+                f"This run was saved by {saved_world} process(es) and resumes with {d.world_size}: "
+                "batches are shared out differently, so it will not repeat the original run exactly."
+            )
+            log.emit("log", level="warning", message=message)
     adalora = model.backbone.base_model.update_and_allocate if built.method.name == "adalora" else None
-    autocast = _autocast_dtype(device, t.mixed_precision)
     loop = Loop(
         cfg,
         model,
-        distributed.wrap(d, model, device),
+        wrapped,
         optimizer,
         scheduler,
         torch.amp.GradScaler("cuda", enabled=autocast == torch.float16),
@@ -289,6 +315,7 @@ def _run(
         num_epochs=t.num_epochs,
         device=str(device),
         world_size=d.world_size,
+        fsdp=fsdp,
         resumed_from_epoch=state.epoch,
         embedding_cache=cache is not None,
         padded_fraction=padded_fraction(train_batches(splits["train"], cfg, 1), splits["train"].lengths),
@@ -323,8 +350,7 @@ def _run(
         if improves(value, state.best_value, t.monitor_strategy, state.best_epoch is not None):
             state.best_epoch, state.best_value = epoch, rundir.clean_number(value)
             state.epochs_without_improvement = 0
-            if d.is_main:
-                _save_best(run_dir, model, cfg)
+            _save_best(run_dir, model, cfg, d)
             log.emit("best", epoch=epoch, monitor=monitor, value=value)
         else:
             state.epochs_without_improvement += 1
@@ -338,7 +364,7 @@ def _run(
         state.epoch = epoch
         if d.is_main:
             _write_metrics_csv(run_dir, state.history)
-            _save_last(run_dir, model, optimizer, scheduler, state, d.world_size)
+        _save_last(run_dir, model, optimizer, scheduler, state, d)
         distributed.barrier(d)
 
     # Test the best model, never the last one.
@@ -415,8 +441,7 @@ def _train_epoch(loop: Loop, split: Encoded, epoch: int, state: LoopState, cache
         group_size = min(accum, len(batches) - group_start)
         last_micro_batch = i - group_start + 1 == group_size
         # Gradients are all-reduced only on the micro-batch that ends an accumulation group.
-        no_sync = loop.ddp.no_sync() if d.enabled and not last_micro_batch else contextlib.nullcontext()
-        with no_sync:
+        with distributed.no_sync(d, loop.ddp, sync=last_micro_batch):
             with torch.autocast(loop.device.type, dtype=autocast, enabled=autocast is not None):
                 logits = loop.ddp(**inputs)
                 loss = criterion(logits.float(), split.targets[idx].to(loop.device))
@@ -483,7 +508,9 @@ def evaluate(model, split: Encoded, cfg: RunConfig, device, data, cached=None, s
     model.eval()
     batches = eval_batches(split, cfg)
     if d.enabled:
-        batches = shard_batches(batches, d.rank, d.world_size, pad=False)
+        # Under FSDP every forward is collective, so every process needs the same number of
+        # batches: padding repeats a few examples, whose second outputs are dropped below.
+        batches = shard_batches(batches, d.rank, d.world_size, pad=distributed.is_sharded(model))
     order, logits_parts = [], []
     autocast = _autocast_dtype(device, cfg.train.mixed_precision)
     with torch.inference_mode():
@@ -498,7 +525,7 @@ def evaluate(model, split: Encoded, cfg: RunConfig, device, data, cached=None, s
         shares = distributed.all_gather(d, (order, logits_parts))
         order = [i for o, _ in shares for i in o]
         logits_parts = [part for _, parts in shares for part in parts]
-    logits = torch.cat(logits_parts)[torch.argsort(torch.tensor(order))]
+    logits = _in_split_order(torch.tensor(order), torch.cat(logits_parts))
     outputs = outputs_from_logits(cfg.data.problem_type, logits).numpy()
     regression = cfg.data.problem_type == "regression"
     if regression:
@@ -513,35 +540,96 @@ def evaluate(model, split: Encoded, cfg: RunConfig, device, data, cached=None, s
     return loss, metrics, outputs
 
 
-def _save_best(run_dir: Path, model, cfg: RunConfig) -> None:
+def _in_split_order(order: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+    """One row per example, sorted by its index in the split; rows of repeated examples (padding
+    of the last shard) are dropped, so each example counts exactly once."""
+    rank = torch.argsort(order, stable=True)
+    sorted_order = order[rank]
+    first = torch.ones_like(sorted_order, dtype=torch.bool)
+    first[1:] = sorted_order[1:] != sorted_order[:-1]
+    return logits[rank[first]]
+
+
+def _save_best(run_dir: Path, model, cfg: RunConfig, d: distributed.Dist) -> None:
+    """Under FSDP every process takes part in gathering the tensors; only rank 0 writes."""
+    if not (d.is_main or distributed.is_sharded(model)):
+        return
+    state = trainable_state(model)
+    if not d.is_main:
+        return
     with rundir.atomic_dir(run_dir / rundir.CHECKPOINTS / "best") as tmp:
-        save_trainable(model, tmp / "trainable.safetensors")
-        if hasattr(model.backbone, "peft_config"):
-            model.backbone.save_pretrained(str(tmp / "adapter"))  # PEFT's own format, for other tools
+        save_trainable(model, tmp / "trainable.safetensors", state)
+        if hasattr(model.backbone, "peft_config"):  # PEFT's own format, for other tools
+            prefix = "backbone."
+            backbone_state = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
+            model.backbone.save_pretrained(str(tmp / "adapter"), state_dict=backbone_state)
     # The guide's "Output Model Name": the best model's trained tensors, as safetensors.
-    save_trainable(model, run_dir / rundir.model_file_name(cfg.output.output_model_name))
+    save_trainable(model, run_dir / rundir.model_file_name(cfg.output.output_model_name), state)
 
 
-def _save_last(run_dir: Path, model, optimizer, scheduler, state: LoopState, world_size: int = 1) -> None:
+def _optimizer_state(model, optimizer) -> dict[str, Any]:
+    """The optimizer's state, whole. Under FSDP it is gathered from the shards (collective; the
+    full state lands on rank 0) and keyed by parameter name rather than position."""
+    if not distributed.is_sharded(model):
+        return optimizer.state_dict()
+    from torch.distributed.checkpoint.state_dict import StateDictOptions, get_optimizer_state_dict
+
+    return get_optimizer_state_dict(
+        model, optimizer, options=StateDictOptions(full_state_dict=True, cpu_offload=True)
+    )
+
+
+def _load_optimizer_state(model, optimizer, saved: dict[str, Any]) -> None:
+    if not distributed.is_sharded(model):
+        optimizer.load_state_dict(saved)
+        return
+    from torch.distributed.checkpoint.state_dict import StateDictOptions, set_optimizer_state_dict
+
+    set_optimizer_state_dict(model, optimizer, saved, options=StateDictOptions(full_state_dict=True))
+
+
+def _save_last(run_dir: Path, model, optimizer, scheduler, state: LoopState, d: distributed.Dist) -> None:
     from safetensors.torch import save_file
 
-    rng = {"torch": torch.get_rng_state()}
-    if torch.cuda.is_available():
-        rng.update({f"cuda{i}": s for i, s in enumerate(torch.cuda.get_rng_state_all())})
-    np_state = np.random.get_state()
+    # Every process's random state is kept: ranks draw different dropout masks (their batches
+    # differ in shape), so one shared state would not continue each rank's stream exactly.
+    rngs = distributed.all_gather(d, _rng_state())
+    sharded = distributed.is_sharded(model)
+    if not (d.is_main or sharded):
+        return
+    weights, opt_state = trainable_state(model), _optimizer_state(model, optimizer)
+    if not d.is_main:
+        return
+    rng: dict[str, torch.Tensor] = {}
+    for r, (tensors, _) in enumerate(rngs):
+        rng.update({_rank_key(r, k): v for k, v in tensors.items()})
     loop = {
         **state.__dict__,
-        "world_size": world_size,
+        "world_size": d.world_size,
+        **rngs[0][1],
+        "rank_rngs": [py_np for _, py_np in rngs[1:]],
+    }
+    with rundir.atomic_dir(run_dir / rundir.CHECKPOINTS / "last") as tmp:
+        save_trainable(model, tmp / "trainable.safetensors", weights)
+        torch.save({"optimizer": opt_state, "scheduler": scheduler.state_dict()}, tmp / "optimizer.pt")
+        save_file(rng, str(tmp / "rng.safetensors"))
+        rundir.write_json(tmp / "trainer_state.json", loop)
+
+
+def _rng_state() -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """This process's random state: torch (CPU, every GPU) as tensors; Python and NumPy as JSON."""
+    tensors = {"torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        tensors.update({f"cuda{i}": s for i, s in enumerate(torch.cuda.get_rng_state_all())})
+    np_state = np.random.get_state()
+    return tensors, {
         "python_rng": _to_json(random.getstate()),
         "numpy_rng": [np_state[0], np_state[1].tolist(), *np_state[2:]],
     }
-    with rundir.atomic_dir(run_dir / rundir.CHECKPOINTS / "last") as tmp:
-        save_trainable(model, tmp / "trainable.safetensors")
-        torch.save(
-            {"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict()}, tmp / "optimizer.pt"
-        )
-        save_file(rng, str(tmp / "rng.safetensors"))
-        rundir.write_json(tmp / "trainer_state.json", loop)
+
+
+def _rank_key(rank: int, key: str) -> str:
+    return key if rank == 0 else f"rank{rank}.{key}"  # rank 0 keeps the single-process names
 
 
 def _to_json(o):
@@ -562,24 +650,35 @@ def _finished(run_dir: Path) -> bool:
     )
 
 
-def _restore(run_dir: Path, model, optimizer, scheduler) -> None:
-    """Put model, optimizer, scheduler and every RNG back to the end of the last finished epoch."""
+def _restore(run_dir: Path, model, optimizer, scheduler, d: distributed.Dist) -> int:
+    """Put model, optimizer, scheduler and every RNG back to the end of the last finished epoch.
+    Returns the number of processes the run had when it was saved."""
     from safetensors.torch import load_file
 
     last = rundir.checkpoint_dir(run_dir, "last")
     load_trainable(model, last / "trainable.safetensors")
     opt = torch.load(last / "optimizer.pt", map_location="cpu", weights_only=True)
-    optimizer.load_state_dict(opt["optimizer"])
+    _load_optimizer_state(model, optimizer, opt["optimizer"])
     scheduler.load_state_dict(opt["scheduler"])
-    rng = load_file(str(last / "rng.safetensors"))
+    loop = json.loads((last / "trainer_state.json").read_text(encoding="utf-8"))
+    # Each process continues its own random stream; with another number of processes than the
+    # run started with, every process takes rank 0's (the run goes on, but not bit-identically).
+    rank = d.rank if loop.get("world_size", 1) == d.world_size else 0
+    saved = load_file(str(last / "rng.safetensors"))
+    prefix = _rank_key(rank, "")
+    rng = {
+        k[len(prefix) :]: v for k, v in saved.items() if k.startswith(prefix) and "." not in k[len(prefix) :]
+    }
     torch.set_rng_state(rng["torch"])
     if torch.cuda.is_available():
-        torch.cuda.set_rng_state_all([rng[k] for k in sorted(rng) if k.startswith("cuda")])
-    loop = json.loads((last / "trainer_state.json").read_text(encoding="utf-8"))
-    py = loop["python_rng"]
+        cuda = sorted((int(k[4:]), v) for k, v in rng.items() if k.startswith("cuda"))
+        torch.cuda.set_rng_state_all([v for _, v in cuda])
+    py_np = loop if rank == 0 else loop["rank_rngs"][rank - 1]
+    py = py_np["python_rng"]
     random.setstate((py[0], tuple(py[1]), py[2]))
-    npr = loop["numpy_rng"]
+    npr = py_np["numpy_rng"]
     np.random.set_state((npr[0], np.array(npr[1], dtype=np.uint32), *npr[2:]))
+    return loop.get("world_size", 1)
 
 
 def _write_metrics_csv(run_dir: Path, history: list[dict[str, Any]]) -> None:
