@@ -242,7 +242,10 @@ def _run(
         rundir.write_json(run_dir / rundir.LABEL_CODEC, data.to_dict())
     device = distributed.device_for(d, pick_device(t.device))
     seed_everything(t.seed)
-    autocast = _autocast_dtype(device, t.mixed_precision)
+    autocast = _autocast_dtype(device, t)
+    if autocast is not None and device.type == "cpu" and not cpu_has_native_bf16():
+        message = "cpu_bf16: this CPU has no native bf16 (AMX or AVX512-BF16); expect it to be slower."
+        log.emit("log", level="warning", message=message)
     fsdp = t.fsdp and d.enabled
     if t.fsdp and not d.enabled:
         message = "fsdp needs torchrun with 2 or more processes; training without sharding."
@@ -429,7 +432,7 @@ def _train_epoch(loop: Loop, split: Encoded, epoch: int, state: LoopState, cache
     cfg, d, t = loop.cfg, loop.d, loop.cfg.train
     accum = t.gradient_accumulation_steps
     criterion = loss_fn(cfg.data.problem_type)
-    autocast = _autocast_dtype(loop.device, t.mixed_precision)
+    autocast = _autocast_dtype(loop.device, t)
     params = [p for p in loop.model.parameters() if p.requires_grad]
     loop.model.train()
     batches = _rank_batches(split, cfg, epoch, d)
@@ -492,10 +495,17 @@ def _fmt(v: float | None) -> str:
     return "n/a" if v is None else f"{v:.4g}"
 
 
-def _autocast_dtype(device: torch.device, enabled: bool) -> torch.dtype | None:
-    if not enabled or device.type != "cuda":
-        return None  # CPU autocast (bf16) is slower than fp32 on most CPUs and changes results
-    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+def _autocast_dtype(device: torch.device, t) -> torch.dtype | None:
+    """The autocast dtype of forward passes; None for float32. ``t``: the run's TrainConfig."""
+    if device.type == "cuda" and t.mixed_precision:
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if device.type == "cpu" and t.cpu_bf16:
+        return torch.bfloat16  # opt-in: it changes results, and is slower without native bf16
+    return None
+
+
+def cpu_has_native_bf16() -> bool:
+    return torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
 
 
 def evaluate(model, split: Encoded, cfg: RunConfig, device, data, cached=None, stop=None, d=None):
@@ -512,7 +522,7 @@ def evaluate(model, split: Encoded, cfg: RunConfig, device, data, cached=None, s
         # batches: padding repeats a few examples, whose second outputs are dropped below.
         batches = shard_batches(batches, d.rank, d.world_size, pad=distributed.is_sharded(model))
     order, logits_parts = [], []
-    autocast = _autocast_dtype(device, cfg.train.mixed_precision)
+    autocast = _autocast_dtype(device, cfg.train)
     with torch.inference_mode():
         for idx, inputs in iterate_batches(split, batches, cached, 0, device):
             if stop is not None and stop():
