@@ -135,7 +135,9 @@ with st.expander("Training settings", expanded=state.registry().active() is None
             bound("seed", st.number_input, "Seed", step=1)
             bound("device", st.text_input, "Device")
             bound("mixed_precision", st.checkbox, "Mixed precision on GPU")
+            bound("cpu_bf16", st.checkbox, "bf16 on CPU")
             bound("embedding_cache", st.checkbox, "Cache frozen-backbone outputs")
+            bound("fsdp", st.checkbox, "Shard the model across GPUs (FSDP, torchrun)")
 
 # -- controls ---------------------------------------------------------------------------------------
 with st.container(horizontal=True):
@@ -188,20 +190,33 @@ if abort_clicked:
         st.toast("Stopping after the current step…", icon=":material/stop:")
 
 # -- the run, live ----------------------------------------------------------------------------------
+# Two fragments: the progress (cheap) every second, the charts and tables (Plotly figures are built in
+# this process, next to the trainer thread) every few seconds. Both are derived from the job's events.
 live_at_start = state.registry().active() is not None
 
 
-@st.fragment(run_every=1.0 if live_at_start else None)
-def live_view() -> None:
+@st.fragment(run_every=run_view.PROGRESS_EVERY_S if live_at_start else None)
+def live_progress() -> None:
     job = state.current_job()
     if job is None:
         st.info("No run yet in this session. Press **Start** to train with the settings above.")
         return
     alive = job.is_alive()
+    if live_at_start and not alive:
+        # The run ended: one full rerun stops both refreshes and draws the charts once more, complete.
+        st.rerun()
     s = summarize(job.events_since(0), now=time.time() if alive else None)
     if alive and job.stop_requested():
         st.info("Abort requested: stopping after the current step…", icon=":material/hourglass_top:")
     run_view.progress(s)
+
+
+@st.fragment(run_every=run_view.CHARTS_EVERY_S if live_at_start else None)
+def live_charts() -> None:
+    job = state.current_job()
+    if job is None:
+        return
+    s = summarize(job.events_since(0))
     run_view.best(s)
     run_view.curves(s, key="train")
     run_view.test_results(s, run_name=job.name, key="train")
@@ -212,8 +227,7 @@ def live_view() -> None:
             label="Open in Results (plots, predictions, comparison)",
             icon=":material/query_stats:",
         )
-    if live_at_start and not alive:
-        st.rerun()  # the run ended: one full rerun stops the periodic refresh
 
 
-live_view()
+live_progress()
+live_charts()

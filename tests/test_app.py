@@ -90,6 +90,12 @@ def texts(at: AppTest) -> str:
     return "\n".join(parts)
 
 
+def phase(at: AppTest) -> str | None:
+    """The Train page's phase line ("Phase: **Training**"), shown as text, not as a narrow metric."""
+    found = [m.value for m in at.markdown if "Phase: **" in m.value]
+    return found[-1].split("Phase: **")[1].rstrip("*") if found else None
+
+
 def wait_for_run(at: AppTest, registry, timeout: float = 120.0) -> None:
     deadline = time.time() + timeout
     job = registry.latest()
@@ -337,6 +343,19 @@ def test_preview_command_offers_torchrun_on_multi_gpu_machines(monkeypatch):
     assert commands[1].startswith("torchrun --standalone --nproc_per_node=4 -m venus_core train")
 
 
+def test_fsdp_and_cpu_bf16_reach_the_command(monkeypatch):
+    at = goto(app(), MODEL)
+    at.selectbox(key="w.training_method").set_value("full").run()
+    goto(at, TRAIN)
+    monkeypatch.setattr("torch.cuda.device_count", lambda: 2)
+    at.checkbox(key="w.cpu_bf16").check().run()
+    at.checkbox(key="w.fsdp").check().run()
+    at.button(key="preview_command").click().run()
+    torchrun = next(c.value for c in at.code if c.value.startswith("torchrun"))
+    assert "--cpu_bf16" in torchrun and "--fsdp" in torchrun
+    assert cfg(at).train.fsdp and cfg(at).train.cpu_bf16 and not cfg(at).problems()
+
+
 def test_train_page_invalid_value_is_an_inline_error():
     at = goto(app(), TRAIN)
     at.text_input(key="w.output_model_name").input("../escape.pt").run()
@@ -401,7 +420,8 @@ def test_train_end_to_end_then_results(registry, tiny_esm, tiny_data, save_dir):
     assert len(at.get("plotly_chart")) == 2
     assert any(b.label == "Download CSV" for b in at.get("download_button"))
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Phase"] == "Completed" and metrics["Best epoch"] in ("1", "2")
+    assert "Phase" not in metrics and metrics["Best epoch"] in ("1", "2")
+    assert phase(at) == "Completed"
 
     goto(at, RESULTS)
     assert at.selectbox(key="open_run").value == str(save_dir / "e2e")
@@ -466,6 +486,177 @@ def test_home_shows_current_run(registry):
     assert job.join(10)
     home.run()
     assert "Last run" in texts(home)
+
+
+# -- the live view: progress every second, charts and tables every few seconds ----------------------
+
+
+def traces(at: AppTest) -> dict[str, dict]:
+    """Every trace of every Plotly chart on the page, by name (the figure JSON AppTest sees)."""
+    found = {}
+    for chart in at.get("plotly_chart"):
+        for trace in json.loads(chart.proto.spec)["data"]:
+            found[trace.get("name")] = trace
+    return found
+
+
+def test_train_page_charts_show_the_final_epoch(registry):
+    gate = threading.Event()
+    registry.train_fn = fake_train(gate)
+    at = goto(app(), TRAIN)
+    at.button(key="start").click().run()
+    job = registry.active()
+    assert job is not None
+    at.run()
+    assert phase(at) == "Training"
+    # one training step, no validation yet: the loss curve only
+    assert len(at.get("plotly_chart")) == 1 and "validation loss" not in traces(at)
+    assert "Shown after the first validation." in texts(at)
+    gate.set()
+    assert job.join(10) and job.status == "completed"
+    at.run()
+    assert not at.exception and phase(at) == "Completed"
+    # the charts, drawn once more after the end, hold the last epoch (validation loss 0.5, accuracy 0.75)
+    assert len(at.get("plotly_chart")) == 2
+    found = traces(at)
+    assert found["validation loss"]["x"] == [1] and found["validation loss"]["y"] == [0.5]
+    assert found["Accuracy"]["x"] == [1] and found["Accuracy"]["y"] == [0.75]
+    test_table = next(df.value for df in at.dataframe if "Metric" in df.value.columns)
+    assert "Accuracy" in test_table["Metric"].tolist()
+
+
+# -- the settings being edited live in the link too (reload, share) ---------------------------------
+
+
+def fresh_session(params: dict, page: str | None = None) -> AppTest:
+    """A new browser session (a reload, a shared link) opening ``page`` with ``params``."""
+    at = AppTest.from_file(HOME, default_timeout=60)
+    at.query_params.update(params)
+    if page:
+        at.switch_page(page)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_link_restores_the_settings():
+    params = {
+        "num_epochs": "7",
+        "batch_size": "8",
+        "learning_rate": "0.0001",
+        "scheduler": "cosine",
+        "mixed_precision": "false",
+        "training_method": "plm-lora",
+        "lora_r": "16",
+        "dataset": "Demo_SubcellularLocalization",
+        "metrics": ["accuracy", "mcc"],
+    }
+    at = fresh_session(params, TRAIN)
+    assert not at.warning, [w.value for w in at.warning]
+    c = cfg(at)
+    assert (c.train.num_epochs, c.batch.batch_size, c.train.learning_rate, c.train.scheduler) == (
+        7,
+        8,
+        1e-4,
+        "cosine",
+    )
+    assert c.train.mixed_precision is False and c.data.metrics == ("accuracy", "mcc")
+    assert (
+        at.number_input(key="w.num_epochs").value == 7 and at.selectbox(key="w.scheduler").value == "cosine"
+    )
+    goto(at, MODEL)
+    assert at.selectbox(key="w.training_method").value == "plm-lora"
+    assert at.number_input(key="w.lora_r").value == 16
+    goto(at, DATASET)
+    assert at.selectbox(key="w.predefined").value == "Demo_SubcellularLocalization"
+    assert at.query_params == params  # every value was kept, and page changes keep the link
+
+
+def test_link_with_bad_values_warns_and_uses_the_defaults():
+    bad = {
+        "num_epochs": "many",  # not an int
+        "batch_size": "0",  # out of range
+        "learning_rate": "nan",
+        "mixed_precision": "maybe",
+        "scheduler": "sometimes",  # not one of the choices
+        "training_method": "plm-megalora",
+        "metrics": ["accuracy", "no_such_metric"],
+        "plm_model": "/no/such/model/folder",  # stale: not here (any more)
+        "train_file": "/no/such/file.csv",
+        "no_such_option": "1",
+        "run_name": "[click](http://example.invalid)",  # not a plain folder name
+        "trust_remote_code": "true",  # never from a link
+    }
+    at = fresh_session({**bad, "patience": "3"}, TRAIN)
+    warning = "\n".join(w.value for w in at.warning)
+    assert "Some settings in the link were ignored" in warning
+    missing = [name for name in bad if f"{name}=" not in warning]
+    assert not missing, warning
+    # text from the link is shown as code, never as markdown (a link, an image, an icon)
+    assert "\n- `run_name=[click](http://example.invalid)" in warning
+    assert cfg(at) == state.initial_config().with_values(patience=3)
+    assert at.query_params == {"patience": "3"}  # the link now holds only what was kept
+    assert at.number_input(key="w.patience").value == 3
+    at.run()
+    assert not at.warning  # said once
+    for page in (HOME, DATASET, MODEL, RESULTS):
+        goto(at, page)
+
+
+def test_setting_changes_are_written_to_the_link(tiny_data):
+    at = goto(app(), TRAIN)
+    assert at.query_params == {}
+    at.number_input(key="w.num_epochs").set_value(7).run()
+    assert at.query_params == {"num_epochs": "7"}
+    at.selectbox(key="w.scheduler").set_value("cosine").run()
+    at.checkbox(key="w.wandb").check().run()
+    at.text_input(key="w.wandb_project").input("amp-study").run()
+    at.number_input(key="w.num_epochs").set_value(100).run()  # back to the default: out of the link
+    assert at.query_params == {"scheduler": "cosine", "wandb": "true", "wandb_project": "amp-study"}
+
+    goto(at, MODEL)
+    at.selectbox(key="w.plm_select").set_value("AI4Protein/ProSST-2048").run()
+    at.checkbox(key="w.trust_remote_code").check().run()
+    assert cfg(at).model.trust_remote_code is True
+    assert at.query_params["plm_model"] == "AI4Protein/ProSST-2048"
+    assert "trust_remote_code" not in at.query_params  # a link never switches on remote code
+
+    goto(at, DATASET)
+    at.radio(key="w.dataset_mode").set_value("Upload Local Files").run()
+    data = (tiny_data / "train.csv").read_bytes()
+    at.file_uploader(key="uploader").set_value(("toy.csv", data, "text/csv")).run()
+    # the uploaded file by its path on this machine, never its contents
+    assert at.query_params["train_file"] == cfg(at).data.train_file and at.query_params["dataset"] == ""
+    assert all(len(str(v)) < 300 for v in at.query_params.values())
+
+    # a reload: a new session with the same link has the same settings, less the remote-code opt-in
+    again = fresh_session(dict(at.query_params), DATASET)
+    assert not again.warning, [w.value for w in again.warning]
+    assert cfg(again) == cfg(at).with_values(trust_remote_code=False)
+    assert again.radio(key="w.dataset_mode").value == "Upload Local Files"
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"num_epochs": 7, "learning_rate": 1e-4, "max_grad_norm": 1.0, "mixed_precision": False},
+        {"metrics": ("accuracy", "mcc"), "problem_type": "single_label_classification", "num_labels": 3},
+        {"training_method": "plm-lora", "lora_alpha": 16.5, "lora_target_modules": ("query", "value")},
+        {"training_method": "ses-adapter", "structure_seq": ("ss8_seq",), "pooling_method": "attention1d"},
+        {"batch_mode": "token", "batch_token": 4000, "split_ratios": (0.7, 0.2, 0.1)},
+        {"run_name": "a b&c=d?", "wandb": True, "wandb_project": "p/q", "output_model_name": "m.pt"},
+        {"scheduler": "linear", "max_seq_len": 512, "device": "cpu", "embedding_cache": False},
+    ],
+)
+def test_link_round_trip(values):
+    from ui import url_state
+
+    defaults = state.initial_config()
+    c = defaults.with_values(**values)
+    params = url_state.encode(c, defaults)
+    assert set(params) == set(values)
+    back, warnings = url_state.decode(params, defaults)
+    assert back == c and not warnings
 
 
 # -- figures and helpers (no AppTest) ------------------------------------------------------------------

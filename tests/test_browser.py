@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -185,6 +186,40 @@ def wait_charts(page, n: int, timeout: float = 30.0) -> list[int]:
     return chart_points(page)
 
 
+def metric_value(page, label: str) -> str:
+    metric = page.locator("[data-testid=stMetric]").filter(has_text=label).first
+    return metric.locator("[data-testid=stMetricValue]").inner_text()
+
+
+def val_loss_epochs(page) -> list:
+    """The epochs of the validation-loss curve on the page (empty when not drawn)."""
+    return page.evaluate(
+        """() => Array.from(document.querySelectorAll('.js-plotly-plot')).flatMap(el => el.data || [])
+            .filter(t => t.name === 'validation loss').flatMap(t => Array.from(t.x || []))"""
+    )
+
+
+def overflowing(page, text: str) -> list[str]:
+    """Elements showing ``text`` (or inside one) whose content is cut (ellipsis, clipping)."""
+    return page.evaluate(
+        """(text) => {
+            const main = document.querySelector('[data-testid=stMain]');
+            const shown = Array.from(main.querySelectorAll('*')).filter(
+                el => el.children.length === 0 && el.textContent.trim() === text);
+            const cut = [];
+            for (const leaf of shown) {
+                for (let el = leaf; el && el !== main; el = el.parentElement) {
+                    if (el.scrollWidth > el.clientWidth + 1 && getComputedStyle(el).overflowX !== 'visible') {
+                        cut.push(el.outerHTML.slice(0, 120));
+                    }
+                }
+            }
+            return shown.length ? cut : ['not shown: ' + text];
+        }""",
+        text,
+    )
+
+
 def body_text(page) -> str:
     return page.locator("[data-testid=stMain]").inner_text()
 
@@ -193,9 +228,12 @@ def wait_text(page, text: str, timeout: float = 300.0) -> None:  # generous: CI 
     page.get_by_text(text).first.wait_for(timeout=timeout * 1000)
 
 
+def events(run_dir: Path) -> list[dict]:
+    return [json.loads(line) for line in (run_dir / "events.jsonl").read_text().splitlines()]
+
+
 def last_status(run_dir: Path) -> dict:
-    lines = (run_dir / "events.jsonl").read_text().splitlines()
-    return [e for e in map(json.loads, lines) if e["type"] == "status"][-1]
+    return [e for e in events(run_dir) if e["type"] == "status"][-1]
 
 
 def configure(page, server, tiny_esm, toy_csv, epochs: int, run_name: str) -> None:
@@ -255,6 +293,14 @@ def test_train_end_to_end(page, server, tiny_esm, toy_csv):
     page.get_by_role("button", name="Start").click()
     page.get_by_text("Training Progress").wait_for()
     wait_text(page, "Training completed")
+    wait_idle(page)
+    # The charts refresh every few seconds only, but are drawn once more when the run ends: without a
+    # reload they hold the last epoch as soon as the run is shown completed.
+    epochs = [e["epoch"] for e in events(server["save_dir"] / "ui-run") if e["type"] == "epoch"]
+    deadline = time.time() + 1
+    while time.time() < deadline and max(val_loss_epochs(page) or [0]) != epochs[-1]:
+        page.wait_for_timeout(100)
+    assert max(val_loss_epochs(page) or [0]) == epochs[-1], (val_loss_epochs(page), epochs)
     shot(page, "06_train_done")
     assert "Best Performance" in body_text(page) and "Test Results" in body_text(page)
 
@@ -306,6 +352,19 @@ def test_abort(page, server, tiny_esm, toy_csv):
         page.wait_for_timeout(500)
     assert len(seen) >= 3 and seen[-1] > seen[0] > 0, seen
     assert "Training completed" not in body_text(page)
+    # The progress (Elapsed) changes every second; the charts, costlier to draw, every few seconds.
+    progress_changes = chart_changes = 0
+    elapsed, points = metric_value(page, "Elapsed"), chart_points(page)
+    deadline = time.time() + 60
+    while progress_changes < 8 and time.time() < deadline:
+        page.wait_for_timeout(200)
+        now_elapsed, now_points = metric_value(page, "Elapsed"), chart_points(page)
+        progress_changes += now_elapsed != elapsed
+        elapsed = now_elapsed
+        if len(now_points) == 2 and all(now_points):  # skip a chart caught while being redrawn
+            chart_changes += now_points != points
+            points = now_points
+    assert progress_changes >= 8 and chart_changes <= 3, (progress_changes, chart_changes)
     shot(page, "09_train_running")
     page.get_by_role("button", name="Abort").click()
     page.get_by_text("Aborted", exact=True).first.wait_for(timeout=60_000)  # the Phase metric
@@ -317,3 +376,70 @@ def test_abort(page, server, tiny_esm, toy_csv):
     assert page.get_by_role("combobox", name="Open Run").input_value() == "ui-abort · Aborted"
     page.get_by_role("button", name="Resume").wait_for()
     shot(page, "11_results_history")
+
+
+def test_caching_phase_is_readable(browser, server):
+    """The longest phase name, shown while the demo computes its embeddings, is not cut at laptop widths."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    try:
+        open_page(page, server["url"])
+        page.get_by_role("button", name="Train the demo").click()
+        wait_text(page, "Computing backbone embeddings (once)", timeout=120)
+        for width in (1280, 1024):
+            page.set_viewport_size({"width": width, "height": 900})
+            page.wait_for_timeout(300)
+            assert not overflowing(page, "Computing backbone embeddings (once)"), width
+        page.screenshot(path=str(SHOTS / "12_train_caching.png"), full_page=True)
+        page.get_by_role("button", name="Abort").click()
+        page.get_by_text("Aborted", exact=True).first.wait_for(timeout=120_000)
+    finally:
+        context.close()
+
+
+def test_settings_survive_a_reload(page, server):
+    open_page(page, server["url"])
+    goto_nav(page, "Train")
+    set_number(page, "Number of Epochs", 7)
+    page.get_by_text("Scheduler Type").wait_for()
+    page.get_by_role("combobox", name="Scheduler Type").click()
+    page.get_by_role("option", name="cosine").click()
+    wait_idle(page)
+    page.wait_for_function("() => location.search.includes('scheduler=cosine')")
+    assert "num_epochs=7" in page.url
+    page.reload()
+    page.locator("[data-testid=stMain] h1").first.wait_for()
+    wait_idle(page)
+    assert page.get_by_label("Number of Epochs", exact=True).input_value() == "7"
+    assert page.get_by_role("combobox", name="Scheduler Type").input_value() == "cosine"
+    # another page keeps the link, and a reload there keeps the settings too
+    goto_nav(page, "Model and Method")
+    page.wait_for_function("() => location.search.includes('num_epochs=7')")
+    page.reload()
+    page.locator("[data-testid=stMain] h1").first.wait_for()
+    wait_idle(page)
+    goto_nav(page, "Train")
+    assert page.get_by_label("Number of Epochs", exact=True).input_value() == "7"
+    assert "in the link were ignored" not in body_text(page)
+    shot(page, "13_train_after_reload")
+    # a link with stale values: a warning, the defaults, and the page works
+    bad = {
+        "num_epochs": "many",
+        "scheduler": "sometimes",
+        "run_name": "[click](http://example.invalid/x.png)",  # shown as text, never as a link
+        "device": ":material/home: ![img](http://example.invalid/y.png)",
+        "patience": "4",
+    }
+    open_page(page, server["url"] + "/Train?" + urllib.parse.urlencode(bad))
+    box = page.locator("[data-testid=stAlertContentWarning]").first
+    warning = box.inner_text()
+    assert "Some settings in the link were ignored" in warning
+    for name in ("num_epochs", "scheduler", "run_name"):
+        assert f"{name}={bad[name]}" in warning, warning
+    assert "![img](http://example.invalid/y.png)" in warning  # shown as text: no link, image or icon
+    assert box.locator("a, img, [data-testid=stIconMaterial]").count() == 0, box.inner_html()
+    assert page.get_by_label("Number of Epochs", exact=True).input_value() == "100"
+    assert page.get_by_label("Early Stopping Patience", exact=True).input_value() == "4"
+    assert page.locator("[data-testid=stException]").count() == 0
+    shot(page, "14_train_bad_link")

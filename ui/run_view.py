@@ -22,6 +22,10 @@ PHASES = {
     "validate": "Validating",
     "test": "Testing the best model",
 }
+# The Train page's live refresh: progress every second, charts (costlier to build) every few seconds.
+PROGRESS_EVERY_S = 1.0
+CHARTS_EVERY_S = 5.0
+
 STATUS_TEXT = {
     "pending": "Starting",
     "running": "Running",
@@ -36,6 +40,10 @@ def phase_text(s: dict[str, Any]) -> str:
     if s["status"] in ("completed", "aborted", "failed"):
         return STATUS_TEXT[s["status"]]
     return PHASES.get(s.get("phase") or "", "Starting")
+
+
+def phase_icon(s: dict[str, Any]) -> str:
+    return STATUS_ICONS.get(s["status"], STATUS_ICONS["running"])
 
 
 def status_banner(s: dict[str, Any]) -> None:
@@ -58,26 +66,28 @@ def progress(s: dict[str, Any]) -> None:
     """Training Progress: phase, bar, elapsed, whole-run ETA, current loss and gradient step."""
     st.subheader("Training Progress")
     status_banner(s)
+    # The phase is a line of its own: its names are too long for a metric column ("Computing backbone
+    # embeddings (once)" was cut to "Compu…"); a line of text wraps instead of being cut.
+    st.markdown(f"{phase_icon(s)} Phase: **{phase_text(s)}**")
     fraction = min(max(float(s.get("fraction") or 0.0), 0.0), 1.0)
     epoch, n_epochs = s.get("epoch"), s.get("num_epochs")
     where = f"Epoch {epoch} of {n_epochs} · " if epoch and n_epochs else ""
-    st.progress(fraction, text=f"{phase_text(s)} · {where}{fraction * 100:.1f}% of all training steps")
+    st.progress(fraction, text=f"{where}{fraction * 100:.1f}% of all training steps")
     if s.get("phase") == "caching" and s.get("phase_progress") is not None and s["status"] == "running":
         st.progress(
             s["phase_progress"],
             text=f"Computing the frozen backbone's embeddings once · {s['phase_progress'] * 100:.0f}%",
         )
-    c = st.columns(5)
-    c[0].metric("Phase", phase_text(s))
-    c[1].metric("Elapsed", fmt_duration(s.get("elapsed")))
+    c = st.columns(4)
+    c[0].metric("Elapsed", fmt_duration(s.get("elapsed")))
     eta = s.get("eta")
-    c[2].metric("Time left (ETA)", "—" if eta is None or s["status"] != "running" else fmt_duration(eta))
-    c[3].metric(
+    c[1].metric("Time left (ETA)", "—" if eta is None or s["status"] != "running" else fmt_duration(eta))
+    c[2].metric(
         "Current loss", fmt_value(s.get("loss")), help="Mean training loss of the current epoch so far."
     )
     total = s.get("total_steps")
     step = s.get("step")
-    c[4].metric(
+    c[3].metric(
         f"Gradient step (of {total:,})" if total else "Gradient step",
         "—" if step is None else f"{step:,}",
         help="Optimizer steps done, of those planned for the whole run (early stopping may end it sooner).",

@@ -5,6 +5,10 @@ have explicit keys ``w.<field>``; a widget's state is initialised from the confi
 first appears on a page, and every change is written back to the config (see ``ui.widgets``). A
 programmatic change of the config (``update``) forgets the widgets of the fields it changed, so they
 show the new value on the next run.
+
+The config's settings that differ from the defaults are also kept in the page's query string
+(``ui.url_state``): a browser reload starts a new session, which reads them back, and the link can
+be shared. Every change of the config goes through ``set_cfg``, which rewrites the query string.
 """
 
 from __future__ import annotations
@@ -17,10 +21,12 @@ from typing import Any
 
 import streamlit as st
 
+from ui import url_state
 from venus_core.config import RunConfig
 from venus_core.jobs import Job, JobRegistry
 
 CFG_KEY = "cfg"
+URL_WARNINGS_KEY = "url_warnings"  # query parameters ignored when the session started
 RUN_KEY = "run_dir"  # the run this session started or opened last
 SAVE_DIR_ENV = "VENUS_SAVE_DIR"  # default Save Directory (tests point it to a temporary folder)
 
@@ -41,13 +47,30 @@ def initial_config() -> RunConfig:
 
 
 def cfg() -> RunConfig:
+    """The config being edited; a new session (a new tab, a reload) starts from the page's link."""
     if CFG_KEY not in st.session_state:
-        st.session_state[CFG_KEY] = initial_config()
+        params = {k: st.query_params.get_all(k) for k in st.query_params}
+        start, warnings = url_state.decode(params, initial_config())
+        st.session_state[CFG_KEY] = start
+        st.session_state[URL_WARNINGS_KEY] = warnings
     return st.session_state[CFG_KEY]
 
 
 def set_cfg(new: RunConfig) -> None:
     st.session_state[CFG_KEY] = new
+    sync_url()
+
+
+def sync_url() -> None:
+    """Write the settings that differ from the defaults into the query string (when it differs)."""
+    want = url_state.encode(cfg(), initial_config())
+    have = {k: st.query_params.get_all(k) for k in st.query_params}
+    if want != have:
+        st.query_params.from_dict(want)
+
+
+def pop_url_warnings() -> list[str]:
+    return st.session_state.pop(URL_WARNINGS_KEY, None) or []
 
 
 def widget_key(name: str) -> str:

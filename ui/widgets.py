@@ -9,7 +9,7 @@ from typing import Any
 
 import streamlit as st
 
-from ui import state
+from ui import state, url_state
 from venus_core import datasets, models
 from venus_core.config import field_help
 from venus_core.errors import VenusError
@@ -146,6 +146,15 @@ def show_error(e: Exception) -> None:
 
 def page_setup(title: str) -> None:
     st.set_page_config(page_title=f"{title} · Venus Fine-tune", page_icon=":material/biotech:", layout="wide")
+    state.cfg()  # a new session reads its settings from the link
+    ignored = state.pop_url_warnings()
+    if ignored:
+        st.warning(
+            "**Some settings in the link were ignored** (the defaults are used instead):\n\n"
+            + "\n".join(f"- {url_state.markdown_literal(w)}" for w in ignored),
+            icon=":material/link_off:",
+        )
+    state.sync_url()  # page changes may drop the query string: write it back
     sidebar()
 
 
