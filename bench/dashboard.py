@@ -5,7 +5,8 @@
 MODE ``registry``: the run through ``venus_core.jobs.JobRegistry`` (the trainer in the job's
 thread) while a reader thread, every second, takes all events and rebuilds the run's summary
 (``venus_core.jobs.summarize``); the main thread only waits, like the Streamlit server's. MODE
-``figures``: ``registry`` plus the Train page's two Plotly figures, serialised as Streamlit does.
+``figures``: ``registry`` plus the Train page's two Plotly figures, serialised as Streamlit does,
+as often as the page's charts fragment redraws them (``ui.run_view.CHARTS_EVERY_S``).
 
 A fresh process per run matters: once a thread has run parallel torch (OpenMP) work, its worker
 pool stays alive, and a second thread's parallel work is then slowed by libgomp's throttled
@@ -49,10 +50,11 @@ def run_registry(cfg, figures: bool) -> dict[str, Any]:
         from venus_core.jobs import summarize
     except ImportError:  # an older venus_core: the reader only copies the events
         summarize = None
-    charts = None
+    charts, charts_every, last_figures = None, 0.0, 0.0
     if figures:
         try:
             from ui import charts  # the dashboard's figures (needs streamlit + plotly)
+            from ui.run_view import CHARTS_EVERY_S as charts_every
         except Exception:  # noqa: BLE001 - any import problem just leaves the figures out
             charts = None
 
@@ -60,12 +62,15 @@ def run_registry(cfg, figures: bool) -> dict[str, Any]:
     done = threading.Event()
 
     def poll(job) -> None:
+        nonlocal last_figures
         while not done.is_set():
             c0, w0 = time.thread_time(), time.perf_counter()
             try:
                 events = job.events_since(0)
                 view = summarize(events, now=time.time()) if summarize else events
-                if charts is not None and summarize is not None:
+                due = time.time() - last_figures >= charts_every
+                if charts is not None and summarize is not None and due:
+                    last_figures = time.time()
                     charts.loss_figure(view).to_json()
                     charts.metrics_figure(view).to_json()
             except Exception:  # noqa: BLE001 - a reader failure must not stop the measurement
