@@ -218,16 +218,26 @@ def test_same_seed_same_metrics(tiny_esm, toy_data, tmp_path):
     assert a != c
 
 
-@pytest.mark.parametrize("method", ["plm-lora", "freeze"])
-def test_resume_equals_uninterrupted(tiny_esm, toy_data, tmp_path, method):
+@pytest.mark.parametrize(
+    ("method", "epochs", "stop_after"),
+    [
+        ("plm-lora", 3, 1),
+        ("freeze", 3, 1),
+        # AdaLoRA (3 steps per epoch, 15 in all): after epoch 2 its importance scores are being
+        # gathered; after epoch 4 the ranks are fixed (the last 20% of steps) and must be re-applied.
+        ("adalora", 5, 2),
+        ("adalora", 5, 4),
+    ],
+)
+def test_resume_equals_uninterrupted(tiny_esm, toy_data, tmp_path, method, epochs, stop_after):
     pt = "single_label_classification"
-    cfg = make_cfg(tiny_esm, toy_data[pt], pt, tmp_path, training_method=method, num_epochs=3)
+    cfg = make_cfg(tiny_esm, toy_data[pt], pt, tmp_path, training_method=method, num_epochs=epochs)
     full = run_ok(cfg.with_values(run_name="full"))[0]
-    # Interrupt after the first epoch: abort as soon as epoch 2 starts training.
+    # Interrupt after epoch ``stop_after``: abort as soon as the next epoch starts training.
     seen = []
 
     def stop():
-        return sum(1 for e in seen if e["type"] == "epoch") >= 1 and seen[-1]["type"] == "phase"
+        return sum(1 for e in seen if e["type"] == "epoch") >= stop_after and seen[-1]["type"] == "phase"
 
     part = train(cfg.with_values(run_name="part"), emit=seen.append, should_stop=stop)
     assert part.status == "aborted"
@@ -298,3 +308,30 @@ def test_cpu_bf16_autocast_is_opt_in_and_close_to_float32(tiny_esm, toy_data, tm
     assert a != b  # bf16 arithmetic really ran
     assert b == pytest.approx(a, abs=0.05)
     assert any("no native bf16" in e.get("message", "") for e in events if e["type"] == "log")
+
+
+def test_adalora_orthogonality_regulariser(tiny_esm):
+    """AdaLoRA's P and Q are pulled towards orthogonality: the penalty is the mean Frobenius
+    distance of P P^T and Q^T Q from I, times orth_reg_weight, and it reaches both matrices."""
+    from venus_core.datasets import resolve_task
+    from venus_core.methods import adalora_orthogonality
+    from venus_core.modeling import build_model
+
+    pt = "single_label_classification"
+    cfg = resolve_task(
+        RunConfig().with_values(plm_model=str(tiny_esm), training_method="adalora", problem_type=pt)
+    ).with_values(num_labels=2)
+    backbone = build_model(cfg, torch.device("cpu"), 20).model.backbone
+    penalty = adalora_orthogonality(backbone)
+    norms = []
+    for name, p in backbone.named_parameters():
+        if "lora_A" in name:
+            norms.append(torch.dist(p @ p.T, torch.eye(p.shape[0])))
+        elif "lora_B" in name:
+            norms.append(torch.dist(p.T @ p, torch.eye(p.shape[1])))
+    weight = backbone.peft_config["default"].orth_reg_weight
+    assert weight > 0 and norms
+    assert penalty.item() == pytest.approx(weight * float(torch.stack(norms).mean()), rel=1e-5)
+    penalty.backward()
+    grads = [p.grad for n, p in backbone.named_parameters() if "lora_A" in n or "lora_B" in n]
+    assert all(g is not None and g.abs().sum() > 0 for g in grads)

@@ -126,6 +126,47 @@ def _prepare_adalora(model, cfg, arch, total_steps):
     )
 
 
+ADALORA_SCORES = ("ipt", "exp_avg_ipt", "exp_avg_unc")  # peft RankAllocator's per-weight statistics
+
+
+def adalora_orthogonality(backbone: nn.Module) -> torch.Tensor:
+    """AdaLoRA's regulariser keeping P (``lora_A``) and Q (``lora_B``) near-orthogonal: the mean of
+    ||P P^T - I||_F and ||Q^T Q - I||_F, times ``orth_reg_weight`` (the paper's and peft's form). peft
+    adds it only to a loss its own forward computed from labels; here the head computes the loss,
+    so the trainer adds it."""
+    config = backbone.peft_config[backbone.base_model.rankallocator.adapter_name]
+    terms = []
+    for name, p in backbone.named_parameters():
+        if p.requires_grad and ("lora_A" in name or "lora_B" in name):
+            cov = p @ p.T if "lora_A" in name else p.T @ p
+            eye = torch.eye(cov.shape[0], dtype=cov.dtype, device=cov.device)
+            terms.append(torch.linalg.matrix_norm(cov - eye))
+    return config.orth_reg_weight * torch.stack(terms).mean()
+
+
+def adalora_state(backbone: nn.Module) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """What AdaLoRA's rank allocation has learnt so far, for a checkpoint: the smoothed importance
+    scores of every adapter weight, and the rank pattern once the ranks are fixed. Without them a
+    resumed run would allocate ranks from fresh scores, or (in the final phase) have no pattern."""
+    alloc = backbone.base_model.rankallocator
+    tensors = {
+        f"{kind}/{name}": t.detach().to("cpu").contiguous()
+        for kind in ADALORA_SCORES
+        for name, t in getattr(alloc, kind).items()
+    }
+    return tensors, {"rank_pattern": backbone.peft_config[alloc.adapter_name].rank_pattern}
+
+
+def load_adalora_state(backbone: nn.Module, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
+    alloc = backbone.base_model.rankallocator
+    device = next(p for p in backbone.parameters() if p.requires_grad).device
+    for kind in ADALORA_SCORES:
+        prefix = kind + "/"
+        scores = {k[len(prefix) :]: v.to(device) for k, v in tensors.items() if k.startswith(prefix)}
+        setattr(alloc, kind, scores)
+    backbone.peft_config[alloc.adapter_name].rank_pattern = meta.get("rank_pattern")
+
+
 def _prepare_ia3(model, cfg, arch, total_steps):
     from peft import IA3Config
 

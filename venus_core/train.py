@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import json
 import math
 import random
@@ -29,6 +30,7 @@ from venus_core.batching import padded_fraction, shard_batches
 from venus_core.config import RunConfig
 from venus_core.datasets import resolve_task
 from venus_core.errors import VenusError
+from venus_core.methods import adalora_orthogonality, adalora_state, load_adalora_state
 from venus_core.metrics import compute_metrics, loss_fn, outputs_from_logits
 from venus_core.modeling import (
     build_model,
@@ -204,6 +206,7 @@ class Loop:
     log: rundir.EventLog
     stop: Callable[[], bool]
     adalora: Callable[[int], None] | None = None
+    penalty: Callable[[], torch.Tensor] | None = None  # a regulariser added to the loss (AdaLoRA's)
     t0: float = 0.0  # when this session started training, and at which step (for the ETA)
     first_step: int = 0
     last_event: float = 0.0
@@ -290,7 +293,10 @@ def _run(
                 "batches are shared out differently, so it will not repeat the original run exactly."
             )
             log.emit("log", level="warning", message=message)
-    adalora = model.backbone.base_model.update_and_allocate if built.method.name == "adalora" else None
+    adalora = penalty = None
+    if built.method.name == "adalora":
+        adalora = model.backbone.base_model.update_and_allocate
+        penalty = functools.partial(adalora_orthogonality, model.backbone)
     loop = Loop(
         cfg,
         model,
@@ -304,6 +310,7 @@ def _run(
         log,
         stop,
         adalora,
+        penalty,
     )
     log.emit(
         "run_start",
@@ -448,7 +455,8 @@ def _train_epoch(loop: Loop, split: Encoded, epoch: int, state: LoopState, cache
             with torch.autocast(loop.device.type, dtype=autocast, enabled=autocast is not None):
                 logits = loop.ddp(**inputs)
                 loss = criterion(logits.float(), split.targets[idx].to(loop.device))
-            loop.scaler.scale(loss / group_size).backward()
+            objective = loss if loop.penalty is None else loss + loop.penalty()
+            loop.scaler.scale(objective / group_size).backward()
         loss_sum += loss.item() * len(idx)
         n_seen += len(idx)
         residues += sum(split.residues[j] for j in idx)
@@ -506,6 +514,17 @@ def _autocast_dtype(device: torch.device, t) -> torch.dtype | None:
 
 def cpu_has_native_bf16() -> bool:
     return torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
+
+
+def cpu_bf16_would_help(cfg: RunConfig) -> bool:
+    """The run trains on a CPU that computes bf16 natively, with ``cpu_bf16`` still off."""
+    if cfg.train.cpu_bf16:
+        return False
+    try:
+        on_cpu = pick_device(cfg.train.device).type == "cpu"
+    except VenusError:
+        return False
+    return on_cpu and cpu_has_native_bf16()
 
 
 def evaluate(model, split: Encoded, cfg: RunConfig, device, data, cached=None, stop=None, d=None):
@@ -619,10 +638,15 @@ def _save_last(run_dir: Path, model, optimizer, scheduler, state: LoopState, d: 
         **rngs[0][1],
         "rank_rngs": [py_np for _, py_np in rngs[1:]],
     }
+    adalora = adalora_state(model.backbone) if model.method.name == "adalora" else None
+    if adalora:
+        loop["adalora"] = adalora[1]
     with rundir.atomic_dir(run_dir / rundir.CHECKPOINTS / "last") as tmp:
         save_trainable(model, tmp / "trainable.safetensors", weights)
         torch.save({"optimizer": opt_state, "scheduler": scheduler.state_dict()}, tmp / "optimizer.pt")
         save_file(rng, str(tmp / "rng.safetensors"))
+        if adalora:
+            save_file(adalora[0], str(tmp / "adalora.safetensors"))
         rundir.write_json(tmp / "trainer_state.json", loop)
 
 
@@ -671,6 +695,8 @@ def _restore(run_dir: Path, model, optimizer, scheduler, d: distributed.Dist) ->
     _load_optimizer_state(model, optimizer, opt["optimizer"])
     scheduler.load_state_dict(opt["scheduler"])
     loop = json.loads((last / "trainer_state.json").read_text(encoding="utf-8"))
+    if model.method.name == "adalora" and (last / "adalora.safetensors").exists():
+        load_adalora_state(model.backbone, load_file(str(last / "adalora.safetensors")), loop["adalora"])
     # Each process continues its own random stream; with another number of processes than the
     # run started with, every process takes rank 0's (the run goes on, but not bit-identically).
     rank = d.rank if loop.get("world_size", 1) == d.world_size else 0
