@@ -13,6 +13,7 @@ from venus_core import datasets, vocab
 from venus_core.cli import preview_command
 from venus_core.errors import VenusError
 from venus_core.jobs import summarize
+from venus_core.train import cpu_bf16_would_help
 
 page_setup("Train")
 st.title("Train")
@@ -136,6 +137,8 @@ with st.expander("Training settings", expanded=state.registry().active() is None
             bound("device", st.text_input, "Device")
             bound("mixed_precision", st.checkbox, "Mixed precision on GPU")
             bound("cpu_bf16", st.checkbox, "bf16 on CPU")
+            if cpu_bf16_would_help(state.cfg()):
+                st.caption("This CPU computes bf16 natively: **bf16 on CPU** trains about 1.3x faster.")
             bound("embedding_cache", st.checkbox, "Cache frozen-backbone outputs")
             bound("fsdp", st.checkbox, "Shard the model across GPUs (FSDP, torchrun)")
 

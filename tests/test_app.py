@@ -356,6 +356,17 @@ def test_fsdp_and_cpu_bf16_reach_the_command(monkeypatch):
     assert cfg(at).train.fsdp and cfg(at).train.cpu_bf16 and not cfg(at).problems()
 
 
+@pytest.mark.parametrize("native", [True, False])
+def test_train_page_suggests_cpu_bf16_where_the_cpu_has_it(monkeypatch, native):
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)
+    monkeypatch.setattr("venus_core.train.cpu_has_native_bf16", lambda: native)
+    at = goto(app(), TRAIN)
+    hint = [c.value for c in at.caption if "computes bf16 natively" in c.value]
+    assert bool(hint) == native
+    at.checkbox(key="w.cpu_bf16").check().run()
+    assert not [c.value for c in at.caption if "computes bf16 natively" in c.value]
+
+
 def test_train_page_invalid_value_is_an_inline_error():
     at = goto(app(), TRAIN)
     at.text_input(key="w.output_model_name").input("../escape.pt").run()
