@@ -146,7 +146,8 @@ tab_run, tab_test, tab_compare, tab_predict = st.tabs(["Run", "Test Results", "C
 with tab_run:
     s, live = load_summary()
 
-    @st.fragment(run_every=2.0 if live else None)
+    # A run still training redraws its charts as often as the Train page's charts do.
+    @st.fragment(run_every=run_view.CHARTS_EVERY_S if live else None)
     def run_panel() -> None:
         s, now_live = load_summary()
         run_view.status_banner(s)

@@ -377,13 +377,19 @@ def test_train_page_invalid_value_is_an_inline_error():
     assert state.registry().latest() is None
 
 
-def test_start_refused_while_active_and_abort(registry):
+def start_gated_run(registry):
+    """Press Start on the Train page with a fake trainer that waits for the returned gate."""
     gate = threading.Event()
     registry.train_fn = fake_train(gate)
     at = goto(app(), TRAIN)
     at.button(key="start").click().run()
     job = registry.active()
     assert job is not None
+    return at, job, gate
+
+
+def test_start_refused_while_active_and_abort(registry):
+    at, job, gate = start_gated_run(registry)
     # a second Start (same tab or another) is refused with a clear message
     other = goto(app(), TRAIN)
     other.button(key="start").click().run()
@@ -512,12 +518,7 @@ def traces(at: AppTest) -> dict[str, dict]:
 
 
 def test_train_page_charts_show_the_final_epoch(registry):
-    gate = threading.Event()
-    registry.train_fn = fake_train(gate)
-    at = goto(app(), TRAIN)
-    at.button(key="start").click().run()
-    job = registry.active()
-    assert job is not None
+    at, job, gate = start_gated_run(registry)
     at.run()
     assert phase(at) == "Training"
     # one training step, no validation yet: the loss curve only
