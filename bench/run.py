@@ -34,7 +34,7 @@ import pandas as pd
 import torch
 
 from bench.flops import Shape, forward_flops, matmul_peak, training_flops
-from venus_core.train import cpu_has_native_bf16
+from venus_core.devices import cpu_has_native_bf16
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "bench" / "results" / "bench.json"

@@ -11,9 +11,9 @@ from ui import run_view, state
 from ui.widgets import bound, dataset_label, model_label, page_setup, show_error
 from venus_core import datasets, vocab
 from venus_core.cli import preview_command
+from venus_core.devices import cpu_bf16_would_help
 from venus_core.errors import VenusError
 from venus_core.jobs import summarize
-from venus_core.train import cpu_bf16_would_help
 
 page_setup("Train")
 st.title("Train")

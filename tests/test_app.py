@@ -359,7 +359,7 @@ def test_fsdp_and_cpu_bf16_reach_the_command(monkeypatch):
 @pytest.mark.parametrize("native", [True, False])
 def test_train_page_suggests_cpu_bf16_where_the_cpu_has_it(monkeypatch, native):
     monkeypatch.setattr("torch.cuda.is_available", lambda: False)
-    monkeypatch.setattr("venus_core.train.cpu_has_native_bf16", lambda: native)
+    monkeypatch.setattr("venus_core.devices.cpu_has_native_bf16", lambda: native)
     at = goto(app(), TRAIN)
     hint = [c.value for c in at.caption if "computes bf16 natively" in c.value]
     assert bool(hint) == native

@@ -149,5 +149,6 @@ def no_sync(d: Dist, model: torch.nn.Module, sync: bool):
 
 
 def shutdown(d: Dist) -> None:
+    """End the process group this run created (every process calls it once, at the end)."""
     if d.enabled and dist.is_initialized():
         dist.destroy_process_group()

@@ -21,24 +21,6 @@ from venus_core.errors import VenusError
 from venus_core.methods import get_method
 
 
-def pick_device(name: str) -> torch.device:
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise VenusError(
-            f"device '{name}' was requested but no CUDA GPU is available; use device auto or cpu."
-        )
-    if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        raise VenusError(
-            "device 'mps' was requested but Apple's MPS is not available; use device auto or cpu."
-        )
-    return torch.device(name)
-
-
 @dataclass
 class Encoded:
     """One split, tokenized once for the whole run."""

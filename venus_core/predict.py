@@ -31,8 +31,8 @@ class LoadedRun:
 
 def load_run(run_dir: str | Path, checkpoint: str = "best", device: str = "auto") -> LoadedRun:
     from venus_core.data import LabelCodec
+    from venus_core.devices import pick_device
     from venus_core.modeling import build_model, load_trainable
-    from venus_core.pipeline import pick_device
 
     run_dir = Path(run_dir)
     if not (run_dir / rundir.CONFIG).exists():

@@ -29,6 +29,7 @@ from venus_core import distributed, rundir, vocab
 from venus_core.batching import padded_fraction, shard_batches
 from venus_core.config import RunConfig
 from venus_core.datasets import resolve_task
+from venus_core.devices import cpu_has_native_bf16, pick_device
 from venus_core.errors import VenusError
 from venus_core.methods import adalora_orthogonality, adalora_state, load_adalora_state
 from venus_core.metrics import compute_metrics, loss_fn, outputs_from_logits
@@ -45,7 +46,6 @@ from venus_core.pipeline import (
     encode_split,
     eval_batches,
     iterate_batches,
-    pick_device,
     predictions_frame,
     train_batches,
 )
@@ -175,6 +175,9 @@ def train(
         log.close()
         for f in listeners[1:]:
             getattr(f, "close", lambda: None)()
+        # Under torchrun: left to interpreter exit, gloo's process groups are torn down in no set
+        # order and a rank can abort ("terminate called without an active exception").
+        distributed.shutdown(d)
 
 
 def describe_failure(e: BaseException) -> str:
@@ -510,21 +513,6 @@ def _autocast_dtype(device: torch.device, t) -> torch.dtype | None:
     if device.type == "cpu" and t.cpu_bf16:
         return torch.bfloat16  # opt-in: it changes results, and is slower without native bf16
     return None
-
-
-def cpu_has_native_bf16() -> bool:
-    return torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
-
-
-def cpu_bf16_would_help(cfg: RunConfig) -> bool:
-    """The run trains on a CPU that computes bf16 natively, with ``cpu_bf16`` still off."""
-    if cfg.train.cpu_bf16:
-        return False
-    try:
-        on_cpu = pick_device(cfg.train.device).type == "cpu"
-    except VenusError:
-        return False
-    return on_cpu and cpu_has_native_bf16()
 
 
 def evaluate(model, split: Encoded, cfg: RunConfig, device, data, cached=None, stop=None, d=None):
