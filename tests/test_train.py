@@ -335,3 +335,21 @@ def test_adalora_orthogonality_regulariser(tiny_esm):
     penalty.backward()
     grads = [p.grad for n, p in backbone.named_parameters() if "lora_A" in n or "lora_B" in n]
     assert all(g is not None and g.abs().sum() > 0 for g in grads)
+
+
+def test_resume_with_another_number_of_processes_warns(tiny_esm, toy_data, tmp_path):
+    pt = "single_label_classification"
+    cfg = make_cfg(tiny_esm, toy_data[pt], pt, tmp_path, training_method="plm-lora", num_epochs=2)
+    seen = []
+    part = train(cfg, emit=seen.append, should_stop=lambda: any(e["type"] == "epoch" for e in seen))
+    assert part.status == "aborted"
+    state_file = part.run_dir / "checkpoints" / "last" / "trainer_state.json"
+    saved = json.loads(state_file.read_text())
+    saved["world_size"] = 2  # as if written by a 2-process torchrun job
+    state_file.write_text(json.dumps(saved))
+    events = []
+    resumed = train(
+        RunConfig.load(part.run_dir / "config.json"), emit=events.append, run_dir=part.run_dir, resume=True
+    )
+    assert resumed.status == "completed"
+    assert any("saved by 2 process(es) and resumes with 1" in e.get("message", "") for e in events)
