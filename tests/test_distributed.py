@@ -190,3 +190,35 @@ def test_kill_then_resume_under_torchrun_equals_uninterrupted(tiny_esm, toy, tmp
     pd.testing.assert_frame_equal(a, b)
     resumed = next(e for e in rundir.read_events(tmp_path / "killed") if e.get("resumed_from_epoch"))
     assert resumed["world_size"] == 2
+
+
+def _turns_worker(rank: int, world: int, port: int, log: str) -> None:
+    from venus_core import distributed
+
+    os.environ.update(
+        MASTER_ADDR="127.0.0.1",
+        MASTER_PORT=str(port),
+        RANK=str(rank),
+        LOCAL_RANK=str(rank),
+        WORLD_SIZE=str(world),
+        LOCAL_WORLD_SIZE=str(world),
+    )
+    d = distributed.from_env()
+    with distributed.in_turns(d):
+        for word in ("start", "end"):
+            with open(log, "a") as f:
+                f.write(f"{rank}:{word}\n")
+            time.sleep(0.2)
+    distributed.shutdown(d)
+
+
+def test_fsdp_loading_takes_turns_per_node(tmp_path):
+    """FSDP loads the whole backbone into host memory: a node's processes must do it one at a time."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = tmp_path / "turns.log"
+    torch.multiprocessing.spawn(_turns_worker, args=(3, port, str(log)), nprocs=3)
+    assert log.read_text().split() == ["0:start", "0:end", "1:start", "1:end", "2:start", "2:end"]

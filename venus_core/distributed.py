@@ -89,33 +89,55 @@ def barrier(d: Dist) -> None:
         dist.barrier()
 
 
-def wrap(d: Dist, model: torch.nn.Module, device: torch.device, *, fsdp: bool = False, param_dtype=None):
-    """The model as the training loop drives it.
-
-    Data-parallel (default): DDP over the trainable parameters (frozen ones are ignored by DDP);
-    buffers are not re-broadcast each step, since no module here has running statistics.
-
-    ``fsdp``: PyTorch's FSDP (``fully_shard``) shards every transformer block and then the rest of
-    the model across the processes, in place, and moves each process's shard to ``device`` (so a
-    backbone loaded on the CPU never needs to fit on one GPU whole). Each block's parameters are
-    gathered just before it runs and freed after. ``param_dtype`` (bf16 under mixed precision) is
-    the dtype blocks compute in; gradients are reduced in float32."""
+def wrap(d: Dist, model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
+    """DDP over the trainable parameters (frozen ones are ignored by DDP). Buffers are not
+    re-broadcast each step: no module here has running statistics."""
     if not d.enabled:
-        return model
-    if fsdp:
-        from torch.distributed.device_mesh import init_device_mesh
-        from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
-
-        mesh = init_device_mesh(device.type, (d.world_size,))
-        policy = MixedPrecisionPolicy(param_dtype=param_dtype, reduce_dtype=torch.float32)
-        for block in transformer_blocks(model):
-            fully_shard(block, mesh=mesh, mp_policy=policy)
-        fully_shard(model, mesh=mesh, mp_policy=policy)
         return model
     from torch.nn.parallel import DistributedDataParallel as DDP
 
     ids = [device.index] if device.type == "cuda" else None
     return DDP(model, device_ids=ids, forward_sync_buffers=False)
+
+
+def fsdp_mesh(d: Dist, device: torch.device):
+    """The 1-D device mesh FSDP shards over: every process, on ``device``'s type. Made by all
+    processes together (it may create process groups) before any of them shards."""
+    from torch.distributed.device_mesh import init_device_mesh
+
+    return init_device_mesh(device.type, (d.world_size,))
+
+
+def shard(model: torch.nn.Module, mesh, param_dtype: torch.dtype | None = None) -> None:
+    """PyTorch's FSDP (``fully_shard``), in place: every transformer block, then the rest of the
+    model, split across the mesh's processes. Each block is moved to the mesh's device whole, cut,
+    and only this process's shard kept, so a backbone loaded on the CPU never sits on one GPU
+    whole. Blocks' weights are gathered just before they run and freed after. ``param_dtype``
+    (bf16 under mixed precision) is what blocks compute in; gradients are reduced in float32.
+    No communication happens here: every process must hold the same initial weights (they do:
+    same checkpoint, same seed)."""
+    from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
+
+    policy = MixedPrecisionPolicy(param_dtype=param_dtype, reduce_dtype=torch.float32)
+    for block in transformer_blocks(model):
+        fully_shard(block, mesh=mesh, mp_policy=policy)
+    fully_shard(model, mesh=mesh, mp_policy=policy)
+
+
+@contextlib.contextmanager
+def in_turns(d: Dist, enabled: bool = True):
+    """The processes of each node run the block one after another (by local rank; local rank r of
+    every node at the same time). FSDP loads the backbone this way, so a node's host memory holds
+    one whole copy at a time instead of one per process."""
+    if not (enabled and d.enabled):
+        yield
+        return
+    local_world = int(os.environ.get("LOCAL_WORLD_SIZE", d.world_size))
+    for _ in range(d.local_rank):
+        dist.barrier()
+    yield
+    for _ in range(local_world - d.local_rank):
+        dist.barrier()
 
 
 def transformer_blocks(model: torch.nn.Module) -> list[torch.nn.Module]:
@@ -149,6 +171,7 @@ def no_sync(d: Dist, model: torch.nn.Module, sync: bool):
 
 
 def shutdown(d: Dist) -> None:
-    """End the process group this run created (every process calls it once, at the end)."""
+    """End the process group, together: every process calls it once, after its last collective."""
     if d.enabled and dist.is_initialized():
+        dist.barrier()
         dist.destroy_process_group()

@@ -152,7 +152,13 @@ def train(
 
                 listeners.append(WandbSink(cfg, run_path))
         run_path = Path(distributed.broadcast(d, str(run_path)))
-        return _run(cfg, run_path, log, stop, resume, d)
+        result = _run(cfg, run_path, log, stop, resume, d)
+        # Under torchrun: every process waits for the others, then ends its process group. A
+        # process that exits while another still holds the group (or leaves it to interpreter
+        # exit) can abort ("terminate called without an active exception"). Only on success: on a
+        # failure the other processes may never reach the barrier.
+        distributed.shutdown(d)
+        return result
     except Aborted:
         log.emit(
             "status", status="aborted", message="Aborted; finished epochs and checkpoints/last are kept."
@@ -175,9 +181,6 @@ def train(
         log.close()
         for f in listeners[1:]:
             getattr(f, "close", lambda: None)()
-        # Under torchrun: left to interpreter exit, gloo's process groups are torn down in no set
-        # order and a rank can abort ("terminate called without an active exception").
-        distributed.shutdown(d)
 
 
 def describe_failure(e: BaseException) -> str:
@@ -261,22 +264,27 @@ def _run(
             "fsdp with mixed precision needs GPUs with bf16 (NVIDIA Ampere or newer); "
             "turn mixed_precision off."
         )
-    # FSDP: the backbone is built on the CPU and each process moves only its shard to the device.
+    # FSDP: the backbone is built on the CPU and each process keeps only its shard on the device;
+    # the processes of a node take turns, so host memory holds one whole backbone at a time.
     build_device = torch.device("cpu") if fsdp else device
-
-    loaded = load_pretrained(cfg, build_device)
-    splits = {
-        name: encode_split(frame, data, name, loaded.tokenizer, cfg) for name, frame in data.splits.items()
-    }
-    # The scheduler and AdaLoRA need the true number of optimizer steps before training starts:
-    # batches depend only on (seed, epoch), so they can be counted now.
-    steps_per_epoch = [
-        math.ceil(len(_rank_batches(splits["train"], cfg, epoch, d)) / t.gradient_accumulation_steps)
-        for epoch in range(1, t.num_epochs + 1)
-    ]
-    built = build_model(cfg, build_device, sum(steps_per_epoch), loaded)
-    model = built.model
-    stats = model_stats(model)
+    mesh = distributed.fsdp_mesh(d, device) if fsdp else None
+    with distributed.in_turns(d, enabled=fsdp):
+        loaded = load_pretrained(cfg, build_device)
+        splits = {
+            name: encode_split(frame, data, name, loaded.tokenizer, cfg)
+            for name, frame in data.splits.items()
+        }
+        # The scheduler and AdaLoRA need the true number of optimizer steps before training starts:
+        # batches depend only on (seed, epoch), so they can be counted now.
+        steps_per_epoch = [
+            math.ceil(len(_rank_batches(splits["train"], cfg, epoch, d)) / t.gradient_accumulation_steps)
+            for epoch in range(1, t.num_epochs + 1)
+        ]
+        built = build_model(cfg, build_device, sum(steps_per_epoch), loaded)
+        model = built.model
+        stats = model_stats(model)  # before sharding: whole parameter counts
+        if fsdp:
+            distributed.shard(model, mesh, param_dtype=autocast)
     if d.is_main:
         rundir.write_json(run_dir / rundir.MODEL_STATS, stats)
     cache = None
@@ -284,8 +292,7 @@ def _run(
         log.emit("phase", phase="caching", epoch=state.epoch)
         cache = _embedding_cache(model, splits, cfg, device, stop, log, d)
 
-    # Wrapped before the optimizer is made: FSDP replaces the parameters by their shards.
-    wrapped = distributed.wrap(d, model, device, fsdp=fsdp, param_dtype=autocast)
+    wrapped = model if fsdp else distributed.wrap(d, model, device)
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=t.learning_rate)
     scheduler = make_scheduler(optimizer, t.scheduler, t.warmup_steps, sum(steps_per_epoch))
     if resume and state.epoch > 0:
@@ -405,6 +412,7 @@ def _run(
         best_epoch=state.best_epoch,
         best_value=state.best_value,
     )
+    distributed.barrier(d)  # rank 0 has written the whole run folder before any process moves on
     return RunResult(run_dir, "completed", message, state.best_epoch, state.best_value, test_metrics)
 
 
