@@ -160,14 +160,12 @@ def is_sharded(model: torch.nn.Module) -> bool:
 def no_sync(d: Dist, model: torch.nn.Module, sync: bool):
     """Context for one micro-batch: gradients are reduced across processes only when ``sync``
     (the micro-batch that ends an accumulation group)."""
-    if not d.enabled or sync:
-        if d.enabled and is_sharded(model):
-            model.set_requires_gradient_sync(True)
+    if not d.enabled:
         return contextlib.nullcontext()
     if is_sharded(model):
-        model.set_requires_gradient_sync(False)
+        model.set_requires_gradient_sync(sync)
         return contextlib.nullcontext()
-    return model.no_sync()
+    return contextlib.nullcontext() if sync else model.no_sync()
 
 
 def shutdown(d: Dist) -> None:

@@ -697,10 +697,7 @@ def _restore(run_dir: Path, model, optimizer, scheduler, d: distributed.Dist) ->
     # run started with, every process takes rank 0's (the run goes on, but not bit-identically).
     rank = d.rank if loop.get("world_size", 1) == d.world_size else 0
     saved = load_file(str(last / "rng.safetensors"))
-    prefix = _rank_key(rank, "")
-    rng = {
-        k[len(prefix) :]: v for k, v in saved.items() if k.startswith(prefix) and "." not in k[len(prefix) :]
-    }
+    rng = {k: saved[_rank_key(rank, k)] for k in saved if "." not in k}  # rank 0's names, this rank's values
     torch.set_rng_state(rng["torch"])
     if torch.cuda.is_available():
         cuda = sorted((int(k[4:]), v) for k, v in rng.items() if k.startswith("cuda"))
