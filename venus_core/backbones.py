@@ -17,6 +17,7 @@ from torch import nn
 
 from venus_core import models
 from venus_core.errors import VenusError
+from venus_core.fast_layers import use_fast_layers
 
 # U (selenocysteine), Z, O, B are rare or ambiguous; BERT/T5 protein vocabularies map them to X.
 _RARE_TO_X = str.maketrans("UZOB", "XXXX")
@@ -202,6 +203,7 @@ def load_backbone(
         raise
     except (OSError, ValueError) as e:
         raise _load_error(source, e) from None
+    use_fast_layers(model)
     return model, build_tokenizer(hf_tok, arch, hf_config), arch
 
 
