@@ -100,7 +100,7 @@ def run_naive(
                 "train_seconds": seconds,
                 "train_residues_per_s": residues / seconds,
                 "padded_fraction": 1.0 - real_tokens / padded_tokens,
-                "loss": float(loss),
+                "loss": loss.item(),
             }
         )
     last = history[-1]

@@ -11,7 +11,7 @@ from ui import run_view, state
 from ui.widgets import bound, dataset_label, model_label, page_setup, show_error
 from venus_core import datasets, vocab
 from venus_core.cli import preview_command
-from venus_core.devices import cpu_bf16_would_help
+from venus_core.devices import describe_precision
 from venus_core.errors import VenusError
 from venus_core.jobs import summarize
 
@@ -135,10 +135,8 @@ with st.expander("Training settings", expanded=state.registry().active() is None
         with st.popover("Advanced", icon=":material/tune:"):
             bound("seed", st.number_input, "Seed", step=1)
             bound("device", st.text_input, "Device")
-            bound("mixed_precision", st.checkbox, "Mixed precision on GPU")
-            bound("cpu_bf16", st.checkbox, "bf16 on CPU")
-            if cpu_bf16_would_help(state.cfg()):
-                st.caption("This CPU computes bf16 natively: **bf16 on CPU** trains about 1.3x faster.")
+            bound("mixed_precision", st.checkbox, "Mixed precision (bf16 where the hardware has it)")
+            st.caption(describe_precision(state.cfg()))
             bound("embedding_cache", st.checkbox, "Cache frozen-backbone outputs")
             bound("fsdp", st.checkbox, "Shard the model across GPUs (FSDP, torchrun)")
 

@@ -79,6 +79,15 @@ BERT_VOCAB = [
 AMINO = "ACDEFGHIKLMNPQRSTVWY"
 
 
+@pytest.fixture(autouse=True)
+def float32_cpu(monkeypatch):
+    """Every in-process run computes in float32, on any CPU: mixed precision (on by default) uses
+    bf16 only where the CPU has it natively, which would make results depend on the machine.
+    Tests of mixed precision patch this back to True; subprocess runs get --no-mixed_precision
+    from ``train_flags``."""
+    monkeypatch.setattr("venus_core.devices.cpu_has_native_bf16", lambda: False)
+
+
 def build_tiny_esm(folder: Path, hidden: int = 64) -> Path:
     from transformers import EsmConfig, EsmModel, EsmTokenizer
 
@@ -235,5 +244,6 @@ def train_flags(model: Path, data: Path, out: Path, *extra: str) -> list[str]:
         str(out),
         "--learning_rate",
         "0.005",
+        "--no-mixed_precision",  # float32 on any CPU (see float32_cpu)
         *extra,
     ]

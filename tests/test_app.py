@@ -136,6 +136,7 @@ def fake_train(gate: threading.Event | None = None, calls: list | None = None):
                 "n_valid": 2,
                 "n_test": 2,
                 "device": "cpu",
+                "precision": "bf16 mixed",
             }
         )
         send({"type": "phase", "phase": "train", "epoch": 1})
@@ -343,28 +344,31 @@ def test_preview_command_offers_torchrun_on_multi_gpu_machines(monkeypatch):
     assert commands[1].startswith("torchrun --standalone --nproc_per_node=4 -m venus_core train")
 
 
-def test_fsdp_and_cpu_bf16_reach_the_command(monkeypatch):
+def test_fsdp_and_float32_reach_the_command(monkeypatch):
     at = goto(app(), MODEL)
     at.selectbox(key="w.training_method").set_value("full").run()
     goto(at, TRAIN)
     monkeypatch.setattr("torch.cuda.device_count", lambda: 2)
-    at.checkbox(key="w.cpu_bf16").check().run()
+    at.checkbox(key="w.mixed_precision").uncheck().run()
     at.checkbox(key="w.fsdp").check().run()
     at.button(key="preview_command").click().run()
     torchrun = next(c.value for c in at.code if c.value.startswith("torchrun"))
-    assert "--cpu_bf16" in torchrun and "--fsdp" in torchrun
-    assert cfg(at).train.fsdp and cfg(at).train.cpu_bf16 and not cfg(at).problems()
+    assert "--no-mixed_precision" in torchrun and "--fsdp" in torchrun
+    assert cfg(at).train.fsdp and not cfg(at).train.mixed_precision and not cfg(at).problems()
 
 
 @pytest.mark.parametrize("native", [True, False])
-def test_train_page_suggests_cpu_bf16_where_the_cpu_has_it(monkeypatch, native):
+def test_train_page_says_which_precision_this_machine_trains_in(monkeypatch, native):
     monkeypatch.setattr("torch.cuda.is_available", lambda: False)
     monkeypatch.setattr("venus_core.devices.cpu_has_native_bf16", lambda: native)
     at = goto(app(), TRAIN)
-    hint = [c.value for c in at.caption if "computes bf16 natively" in c.value]
-    assert bool(hint) == native
-    at.checkbox(key="w.cpu_bf16").check().run()
-    assert not [c.value for c in at.caption if "computes bf16 natively" in c.value]
+    said = " ".join(c.value for c in at.caption)
+    if native:
+        assert "Trains in bf16 mixed precision: this CPU computes bf16 natively" in said
+    else:
+        assert "Trains in float32: this CPU has no native bf16" in said
+    at.checkbox(key="w.mixed_precision").uncheck().run()
+    assert "Trains in float32: the same numbers on any machine" in " ".join(c.value for c in at.caption)
 
 
 def test_train_page_invalid_value_is_an_inline_error():
@@ -395,8 +399,9 @@ def test_start_refused_while_active_and_abort(registry):
     other.button(key="start").click().run()
     assert any("A run is already active" in e.value for e in other.error)
     assert registry.active() is job and len(registry.jobs()) == 1
-    # the other tab shows the same run
+    # the other tab shows the same run, with the device and precision it trains in
     assert "Training Progress" in texts(other)
+    assert "device `cpu` in bf16 mixed" in texts(other)
     other.button(key="abort").click().run()
     assert job.join(10) and job.status == "aborted"
     at.run()

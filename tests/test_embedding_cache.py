@@ -69,3 +69,21 @@ def test_cache_is_reused_and_never_stale(tiny_esm, tmp_path):
     _, logs = run(tiny_esm, data, tmp_path, training_method="freeze", num_epochs=1, max_seq_len=10)
     assert any("Building" in m for m in logs)
     assert len(list((tmp_path / CACHE_DIR_NAME).iterdir())) == 3
+
+
+def test_precision_is_part_of_the_fingerprint(tiny_esm, tmp_path, monkeypatch):
+    """A cache built in bf16 (mixed precision on a CPU with native bf16) is never reused by a float32
+    run, nor the other way round, and cached and uncached bf16 runs still agree."""
+    data = write_toy_dataset(tmp_path / "d", "single_label_classification", 32, 8)
+    fp32, _ = run(tiny_esm, data, tmp_path, training_method="freeze", num_epochs=2)
+    monkeypatch.setattr("venus_core.devices.cpu_has_native_bf16", lambda: True)
+    bf16, logs = run(tiny_esm, data, tmp_path, training_method="freeze", num_epochs=2)
+    assert any("Building" in m for m in logs)
+    assert len(list((tmp_path / CACHE_DIR_NAME).iterdir())) == 2
+    assert bf16.test_metrics["loss"] != fp32.test_metrics["loss"]  # the cache really holds bf16 outputs
+    plain, _ = run(
+        tiny_esm, data, tmp_path / "b", training_method="freeze", num_epochs=2, embedding_cache=False
+    )
+    assert plain.test_metrics["loss"] == pytest.approx(bf16.test_metrics["loss"], abs=1e-3)
+    _, logs = run(tiny_esm, data, tmp_path, training_method="freeze", num_epochs=1, mixed_precision=False)
+    assert any("Reusing" in m for m in logs)  # the float32 cache of the first run

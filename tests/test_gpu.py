@@ -25,7 +25,19 @@ def toy(tmp_path_factory):
 
 
 def _train(prefix: list[str], model, data, out, name, *extra: str) -> dict[str, float]:
-    flags = train_flags(model, data, out, "--run_name", name, "--device", "cuda", "--num_epochs", "3", *extra)
+    flags = train_flags(
+        model,
+        data,
+        out,
+        "--run_name",
+        name,
+        "--device",
+        "cuda",
+        "--num_epochs",
+        "3",
+        "--mixed_precision",
+        *extra,
+    )
     run = subprocess.run(
         [*prefix, "-m", "venus_core", "train", *flags], capture_output=True, text=True, timeout=900
     )
@@ -38,6 +50,7 @@ def test_one_gpu_with_mixed_precision(tiny_esm, toy, tmp_path, method):
     metrics = _train([sys.executable], tiny_esm, toy, tmp_path, method, "--training_method", method)
     start = next(e for e in rundir.read_events(tmp_path / method) if e["type"] == "run_start")
     assert start["device"].startswith("cuda")
+    assert start["precision"] == ("bf16 mixed" if torch.cuda.is_bf16_supported() else "fp16 mixed")
     assert 0 <= metrics["accuracy"] <= 1 and metrics["loss"] == metrics["loss"]  # finite, not NaN
 
 

@@ -298,16 +298,25 @@ def test_fsdp_in_one_process_says_it_does_not_shard(tiny_esm, toy_data, tmp_path
     assert next(e for e in events if e["type"] == "run_start")["fsdp"] is False
 
 
-def test_cpu_bf16_autocast_is_opt_in_and_close_to_float32(tiny_esm, toy_data, tmp_path, monkeypatch):
+@pytest.mark.parametrize("native", [True, False])
+def test_mixed_precision_uses_bf16_only_on_a_cpu_that_has_it(
+    tiny_esm, toy_data, tmp_path, monkeypatch, native
+):
     pt = "single_label_classification"
     cfg = make_cfg(tiny_esm, toy_data[pt], pt, tmp_path, training_method="full", num_epochs=1, device="cpu")
-    fp32, _ = run_ok(cfg.with_values(run_name="fp32"))
-    monkeypatch.setattr("venus_core.train.cpu_has_native_bf16", lambda: False)
-    bf16, events = run_ok(cfg.with_values(run_name="bf16", cpu_bf16=True))
-    a, b = fp32.test_metrics["loss"], bf16.test_metrics["loss"]
-    assert a != b  # bf16 arithmetic really ran
-    assert b == pytest.approx(a, abs=0.05)
-    assert any("no native bf16" in e.get("message", "") for e in events if e["type"] == "log")
+    fp32, events = run_ok(cfg.with_values(run_name="fp32", mixed_precision=False))
+    assert next(e for e in events if e["type"] == "run_start")["precision"] == "float32"
+    monkeypatch.setattr("venus_core.devices.cpu_has_native_bf16", lambda: native)
+    mixed, events = run_ok(cfg.with_values(run_name="mixed"))  # mixed_precision is on by default
+    start = next(e for e in events if e["type"] == "run_start")
+    a, b = fp32.test_metrics["loss"], mixed.test_metrics["loss"]
+    if native:
+        assert start["precision"] == "bf16 mixed"
+        assert a != b  # bf16 arithmetic really ran
+        assert b == pytest.approx(a, abs=0.05)
+    else:  # emulated bf16 would be slower: float32, the very same numbers
+        assert start["precision"] == "float32"
+        assert a == b
 
 
 def test_adalora_orthogonality_regulariser(tiny_esm):

@@ -99,7 +99,8 @@ def progress(s: dict[str, Any]) -> None:
             f"{s.get('n_test') or 0:,} test sequences"
         )
     if s.get("device"):
-        facts.append(f"device `{s['device']}`")
+        precision = f" in {s['precision']}" if s.get("precision") else ""
+        facts.append(f"device `{s['device']}`{precision}")
     stats = s.get("model_stats") or {}
     if stats.get("trainable_params") is not None and stats.get("total_params"):
         facts.append(

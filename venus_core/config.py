@@ -162,11 +162,11 @@ class TrainConfig:
     num_workers: int = _f(4, "Data loading worker processes; 0 loads in the main process.")
     seed: int = _f(42, "Seed for every source of randomness: same seed, same result.")
     device: str = _f("auto", "auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps.")
-    mixed_precision: bool = _f(True, "Use bf16/fp16 autocast on GPUs that support it (ignored on CPU).")
-    cpu_bf16: bool = _f(
-        False,
-        "Train in bf16 autocast on a CPU with native bf16 (Intel AMX or AVX512-BF16, AMD Zen 4 and "
-        "newer): faster, with results that differ slightly from float32.",
+    mixed_precision: bool = _f(
+        True,
+        "Autocast to bf16 where the hardware computes it natively (GPUs with bf16, else fp16; CPUs "
+        "with Intel AMX or AVX512-BF16, AMD Zen 4 and newer); float32 elsewhere. Off: float32 on "
+        "every device, the same numbers on any machine.",
     )
     embedding_cache: bool = _f(
         True,

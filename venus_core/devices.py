@@ -28,15 +28,47 @@ def pick_device(name: str) -> torch.device:
 
 
 def cpu_has_native_bf16() -> bool:
+    """Intel AMX or AVX512-BF16 (Intel Cooper Lake and newer, AMD Zen 4 and newer)."""
     return torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
 
 
-def cpu_bf16_would_help(cfg: RunConfig) -> bool:
-    """The run trains on a CPU that computes bf16 natively, with ``cpu_bf16`` still off."""
-    if cfg.train.cpu_bf16:
-        return False
+def autocast_dtype(device: torch.device, mixed_precision: bool) -> torch.dtype | None:
+    """The dtype forward passes autocast to; None for float32.
+
+    Mixed precision means the same on every device: autocast where the hardware computes the
+    narrow type natively (bf16 on GPUs that have it, else fp16; bf16 on CPUs with AMX or
+    AVX512-BF16). Weights, optimizer state and losses stay float32. Elsewhere (older CPUs, where
+    bf16 is emulated and slower; MPS) a run is float32 whatever the setting.
+    """
+    if not mixed_precision:
+        return None
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if device.type == "cpu" and cpu_has_native_bf16():
+        return torch.bfloat16
+    return None
+
+
+def precision_name(dtype: torch.dtype | None) -> str:
+    return {None: "float32", torch.bfloat16: "bf16 mixed", torch.float16: "fp16 mixed"}[dtype]
+
+
+def describe_precision(cfg: RunConfig) -> str:
+    """What ``mixed_precision`` will do for this config on this machine, in a sentence."""
     try:
-        on_cpu = pick_device(cfg.train.device).type == "cpu"
+        device = pick_device(cfg.train.device)
     except VenusError:
-        return False
-    return on_cpu and cpu_has_native_bf16()
+        return "The device is not available here."
+    name = precision_name(autocast_dtype(device, cfg.train.mixed_precision))
+    if not cfg.train.mixed_precision:
+        return f"Trains in {name}: the same numbers on any machine, slower where bf16 is native."
+    if device.type == "cpu":
+        if name == "float32":
+            return "Trains in float32: this CPU has no native bf16 (AMX or AVX512-BF16)."
+        return (
+            "Trains in bf16 mixed precision: this CPU computes bf16 natively, faster than float32 "
+            "(results differ slightly from a float32 run; untick for float32)."
+        )
+    if device.type == "cuda":
+        return f"Trains in {name} precision on the GPU."
+    return f"Trains in {name} on {device.type}."

@@ -4,8 +4,9 @@ For ``freeze`` and ``ses-adapter`` the backbone never changes, so its outputs ar
 (model weights, token ids). We store them under ``<save dir>/.embedding_cache/<fingerprint>/``:
 pooled vectors (fp32) when the head pools without parameters (mean pooling, no SES-Adapter),
 otherwise per-token states in a memory-mapped fp16 file. The fingerprint hashes the model's
-identity and the exact token ids of every split (so dataset, truncation and tokenizer are all
-covered); anything changed gives a new fingerprint, never a stale cache.
+identity, the exact token ids of every split (so dataset, truncation and tokenizer are all
+covered) and the precision the backbone ran in; anything changed gives a new fingerprint, never a
+stale cache.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ def model_identity(model) -> dict[str, Any]:
     return ident
 
 
-def fingerprint(model, splits: dict[str, Any], cfg: RunConfig) -> str:
+def fingerprint(model, splits: dict[str, Any], cfg: RunConfig, autocast: torch.dtype | None = None) -> str:
     h = hashlib.sha256()
     meta = {
         "version": FORMAT_VERSION,
@@ -70,6 +71,8 @@ def fingerprint(model, splits: dict[str, Any], cfg: RunConfig) -> str:
         "pooling": cfg.method.pooling_method if pooled_only(model) else None,
         "dtype": str(next(model.backbone.parameters()).dtype),
     }
+    if autocast is not None:  # only then, so float32 caches built before mixed precision still match
+        meta["autocast"] = str(autocast)
     h.update(json.dumps(meta, sort_keys=True, default=str).encode())
     for name in sorted(splits):
         h.update(name.encode())
@@ -96,9 +99,14 @@ def load_or_build(
 ) -> dict[str, SplitFeatures] | None:
     """The cached features of every split, built if missing; None if ``stop()`` interrupted.
     ``progress(done, total)`` is called after each batch (sequences embedded so far)."""
+    from venus_core.devices import autocast_dtype
     from venus_core.pipeline import eval_batches, padded_inputs, residue_mask
 
-    root = Path(cfg.output.output_dir).expanduser() / CACHE_DIR_NAME / fingerprint(model, splits, cfg)
+    # The backbone runs in the run's precision, as it would every epoch without the cache.
+    autocast = autocast_dtype(device, cfg.train.mixed_precision)
+    root = (
+        Path(cfg.output.output_dir).expanduser() / CACHE_DIR_NAME / fingerprint(model, splits, cfg, autocast)
+    )
     pooled = pooled_only(model)
     if (root / "meta.json").exists():
         log(f"Reusing the frozen-embedding cache {root}.")
@@ -121,7 +129,8 @@ def load_or_build(
                 if stop():
                     raise _Stopped
                 input_ids, attention = padded_inputs(split, idx)
-                states = model.embed(input_ids.to(device), attention.to(device)).float()
+                with torch.autocast(device.type, dtype=autocast, enabled=autocast is not None):
+                    states = model.embed(input_ids.to(device), attention.to(device)).float()
                 if pooled:
                     mask = residue_mask(split, idx, input_ids.shape[1]).to(device)
                     out[idx] = model.head.pool(states, mask).cpu().numpy()

@@ -29,7 +29,7 @@ from venus_core import distributed, rundir, vocab
 from venus_core.batching import padded_fraction, shard_batches
 from venus_core.config import RunConfig
 from venus_core.datasets import resolve_task
-from venus_core.devices import cpu_has_native_bf16, pick_device
+from venus_core.devices import autocast_dtype, pick_device, precision_name
 from venus_core.errors import VenusError
 from venus_core.methods import adalora_orthogonality, adalora_state, load_adalora_state
 from venus_core.metrics import compute_metrics, loss_fn, outputs_from_logits
@@ -251,10 +251,7 @@ def _run(
         rundir.write_json(run_dir / rundir.LABEL_CODEC, data.to_dict())
     device = distributed.device_for(d, pick_device(t.device))
     seed_everything(t.seed)
-    autocast = _autocast_dtype(device, t)
-    if autocast is not None and device.type == "cpu" and not cpu_has_native_bf16():
-        message = "cpu_bf16: this CPU has no native bf16 (AMX or AVX512-BF16); expect it to be slower."
-        log.emit("log", level="warning", message=message)
+    autocast = autocast_dtype(device, t.mixed_precision)
     fsdp = t.fsdp and d.enabled
     if t.fsdp and not d.enabled:
         message = "fsdp needs torchrun with 2 or more processes; training without sharding."
@@ -334,6 +331,7 @@ def _run(
         steps_per_epoch=steps_per_epoch[0],
         num_epochs=t.num_epochs,
         device=str(device),
+        precision=precision_name(autocast),
         world_size=d.world_size,
         fsdp=fsdp,
         resumed_from_epoch=state.epoch,
@@ -450,7 +448,7 @@ def _train_epoch(loop: Loop, split: Encoded, epoch: int, state: LoopState, cache
     cfg, d, t = loop.cfg, loop.d, loop.cfg.train
     accum = t.gradient_accumulation_steps
     criterion = loss_fn(cfg.data.problem_type)
-    autocast = _autocast_dtype(loop.device, t)
+    autocast = autocast_dtype(loop.device, t.mixed_precision)
     params = [p for p in loop.model.parameters() if p.requires_grad]
     loop.model.train()
     batches = _rank_batches(split, cfg, epoch, d)
@@ -514,15 +512,6 @@ def _fmt(v: float | None) -> str:
     return "n/a" if v is None else f"{v:.4g}"
 
 
-def _autocast_dtype(device: torch.device, t) -> torch.dtype | None:
-    """The autocast dtype of forward passes; None for float32. ``t``: the run's TrainConfig."""
-    if device.type == "cuda" and t.mixed_precision:
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    if device.type == "cpu" and t.cpu_bf16:
-        return torch.bfloat16  # opt-in: it changes results, and is slower without native bf16
-    return None
-
-
 def evaluate(model, split: Encoded, cfg: RunConfig, device, data, cached=None, stop=None, d=None):
     """Loss, metrics and per-example outputs (probabilities, or values in label units), in the
     split's original order. One code path for validation, test, ``evaluate`` and ``predict``.
@@ -537,7 +526,7 @@ def evaluate(model, split: Encoded, cfg: RunConfig, device, data, cached=None, s
         # batches: padding repeats a few examples, whose second outputs are dropped below.
         batches = shard_batches(batches, d.rank, d.world_size, pad=distributed.is_sharded(model))
     order, logits_parts = [], []
-    autocast = _autocast_dtype(device, cfg.train)
+    autocast = autocast_dtype(device, cfg.train.mixed_precision)
     with torch.inference_mode():
         for idx, inputs in iterate_batches(split, batches, cached, 0, device):
             if stop is not None and stop():
@@ -724,8 +713,9 @@ def _print_event(e: dict[str, Any]) -> None:
     if kind == "run_start":
         s = e["model_stats"]
         print(
-            f"run folder: {e['run_dir']}\ndevice: {e['device']}; {e['n_train']} train / {e['n_valid']} "
-            f"validation / {e['n_test']} test sequences; trainable parameters {s['trainable_params']:,} of "
+            f"run folder: {e['run_dir']}\ndevice: {e['device']} ({e['precision']}); "
+            f"{e['n_train']} train / {e['n_valid']} validation / {e['n_test']} test sequences; "
+            f"trainable parameters {s['trainable_params']:,} of "
             f"{s['total_params']:,} ({s['trainable_percent']:.2f}%)",
             file=sys.stderr,
         )
