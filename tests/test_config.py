@@ -194,11 +194,22 @@ def test_fsdp_applies_to_methods_that_train_the_backbone():
         ("learning_rate", "fast", "must be of type float"),
         ("wandb", "maybe", "must be of type bool"),
         ("lora_rank", 8, "Unknown option 'lora_rank'. Did you mean 'lora_r'"),
+        ("cpu_bf16", True, "Option 'cpu_bf16' was retired: mixed_precision now autocasts to bf16"),
     ],
 )
 def test_bad_values(name, value, phrase):
     with pytest.raises(VenusError, match=phrase):
         RunConfig().with_values(**{name: value})
+
+
+def test_a_saved_config_with_a_retired_option_still_loads(tmp_path):
+    """Run folders written before cpu_bf16 was folded into mixed_precision still evaluate and resume."""
+    saved = RunConfig().with_values(num_epochs=7).to_dict()
+    saved["train"]["cpu_bf16"] = False
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(saved))
+    loaded = RunConfig.load(path)
+    assert loaded.train.num_epochs == 7 and loaded.train.mixed_precision
 
 
 def test_resolve_task_from_catalogue_and_defaults():

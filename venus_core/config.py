@@ -19,6 +19,11 @@ from venus_core import vocab
 from venus_core.errors import VenusError
 
 CONFIG_VERSION = 1
+# Options earlier versions wrote into run folders' config.json, ignored when such a file is read
+# (so old runs still evaluate, predict and resume): the reason each was retired.
+RETIRED_OPTIONS = {
+    "cpu_bf16": "mixed_precision now autocasts to bf16 on every CPU that computes bf16 natively",
+}
 
 
 def _f(default: Any, help: str, **meta: Any) -> Any:
@@ -233,6 +238,8 @@ class RunConfig:
         """A copy with some fields replaced, by flat name (``cfg.with_values(lora_r=16)``)."""
         by_section: dict[str, dict[str, Any]] = {}
         for name, value in values.items():
+            if name in RETIRED_OPTIONS:
+                raise VenusError(f"Option '{name}' was retired: {RETIRED_OPTIONS[name]}.")
             if name not in FIELD_SECTION:
                 raise VenusError(f"Unknown option '{name}'. {_nearest_hint(name, FIELD_SECTION)}")
             by_section.setdefault(FIELD_SECTION[name], {})[name] = _coerce(name, value)
@@ -267,6 +274,8 @@ class RunConfig:
                 flat.update(value)
             else:
                 flat[key] = value
+        for key in RETIRED_OPTIONS:
+            flat.pop(key, None)
         return cls().with_values(**flat)
 
     @classmethod
