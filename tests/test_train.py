@@ -97,6 +97,32 @@ def test_matrix_esm(tiny_esm, toy_data, tmp_path, method, problem_type, pooling)
     assert list(metrics_csv["epoch"]) == [1, 2]
 
 
+@pytest.mark.parametrize("pooling", vocab.POOLING_METHODS)
+@pytest.mark.parametrize("method", vocab.TRAINING_METHODS)
+def test_every_method_and_head_trains_in_cpu_bf16(tiny_esm, toy_data, tmp_path, monkeypatch, method, pooling):
+    """Mixed precision is the default, so on a CPU with native bf16 every method and pooling head
+    trains under bf16 autocast (here forced, so the test does not depend on the CPU)."""
+    monkeypatch.setattr("venus_core.devices.cpu_has_native_bf16", lambda: True)
+    i = vocab.TRAINING_METHODS.index(method) + vocab.POOLING_METHODS.index(pooling)
+    pt = PROBLEM_TYPES[i % len(PROBLEM_TYPES)]  # every problem type, across the grid
+    cfg = make_cfg(tiny_esm, toy_data[pt], pt, tmp_path, training_method=method, pooling_method=pooling)
+    result, events = run_ok(cfg.with_values(num_epochs=1))
+    assert next(e for e in events if e["type"] == "run_start")["precision"] == "bf16 mixed"
+    assert math.isfinite(result.test_metrics["loss"])
+    preds = pd.read_csv(result.run_dir / "test_predictions.csv", keep_default_na=False)
+    assert len(preds) == 16 and preds["prediction"].notna().all()
+
+
+@pytest.mark.parametrize("kind", ["bert", "t5"])
+def test_bert_and_t5_train_in_cpu_bf16(tiny_models, toy_data, tmp_path, monkeypatch, kind):
+    monkeypatch.setattr("venus_core.devices.cpu_has_native_bf16", lambda: True)
+    pt = "single_label_classification"
+    cfg = make_cfg(tiny_models[kind], toy_data[pt], pt, tmp_path, training_method="plm-lora", num_epochs=1)
+    result, events = run_ok(cfg)
+    assert next(e for e in events if e["type"] == "run_start")["precision"] == "bf16 mixed"
+    assert math.isfinite(result.test_metrics["loss"])
+
+
 def recompute(preds: pd.DataFrame, cfg: RunConfig, problem_type: str) -> dict[str, float]:
     metrics = cfg.data.metrics or vocab.DEFAULT_METRICS[problem_type]
     k = NUM_LABELS[problem_type]
