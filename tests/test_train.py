@@ -372,6 +372,37 @@ def test_adalora_orthogonality_regulariser(tiny_esm):
     assert all(g is not None and g.abs().sum() > 0 for g in grads)
 
 
+@pytest.mark.parametrize("saved_precision", ["bf16 mixed", "float32", None])
+def test_resume_in_another_precision_warns(tiny_esm, toy_data, tmp_path, saved_precision):
+    """A run moved to a machine that computes in another precision says it will not repeat exactly;
+    checkpoints from before the precision was recorded (None) resume without a word about it."""
+    pt = "single_label_classification"
+    cfg = make_cfg(tiny_esm, toy_data[pt], pt, tmp_path, training_method="plm-lora", num_epochs=2)
+    seen = []
+    part = train(cfg, emit=seen.append, should_stop=lambda: any(e["type"] == "epoch" for e in seen))
+    state_file = part.run_dir / "checkpoints" / "last" / "trainer_state.json"
+    saved = json.loads(state_file.read_text())
+    assert saved["precision"] == "float32"
+    if saved_precision is None:
+        del saved["precision"]
+    else:
+        saved["precision"] = saved_precision
+    state_file.write_text(json.dumps(saved))
+    events = []
+    resumed = train(
+        RunConfig.load(part.run_dir / "config.json"), emit=events.append, run_dir=part.run_dir, resume=True
+    )
+    assert resumed.status == "completed"
+    warned = [e["message"] for e in events if "resumes in" in e.get("message", "")]
+    if saved_precision == "bf16 mixed":
+        assert warned == [
+            "This run trained in bf16 mixed and resumes in float32: it will not repeat the original run "
+            "exactly (set mixed_precision to match, where this machine can)."
+        ]
+    else:
+        assert not warned
+
+
 def test_resume_with_another_number_of_processes_warns(tiny_esm, toy_data, tmp_path):
     pt = "single_label_classification"
     cfg = make_cfg(tiny_esm, toy_data[pt], pt, tmp_path, training_method="plm-lora", num_epochs=2)

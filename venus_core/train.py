@@ -78,6 +78,7 @@ class LoopState:
     epochs_without_improvement: int = 0
     history: list[dict[str, Any]] = field(default_factory=list)
     stopped_early: bool = False
+    precision: str | None = None  # what the run computes in; None in checkpoints saved before it was kept
 
 
 def seed_everything(seed: int) -> None:
@@ -252,6 +253,13 @@ def _run(
     device = distributed.device_for(d, pick_device(t.device))
     seed_everything(t.seed)
     autocast = autocast_dtype(device, t.mixed_precision)
+    if state.precision not in (None, precision_name(autocast)):  # resumed on another machine, say
+        message = (
+            f"This run trained in {state.precision} and resumes in {precision_name(autocast)}: it will not "
+            "repeat the original run exactly (set mixed_precision to match, where this machine can)."
+        )
+        log.emit("log", level="warning", message=message)
+    state.precision = precision_name(autocast)
     fsdp = t.fsdp and d.enabled
     if t.fsdp and not d.enabled:
         message = "fsdp needs torchrun with 2 or more processes; training without sharding."
@@ -660,7 +668,7 @@ def _read_loop_state(run_dir: Path) -> LoopState | None:
     if not path.exists():
         return None
     d = json.loads(path.read_text(encoding="utf-8"))
-    return LoopState(**{k: d[k] for k in LoopState.__dataclass_fields__})
+    return LoopState(**{k: d[k] for k in LoopState.__dataclass_fields__ if k in d})
 
 
 def _finished(run_dir: Path) -> bool:
