@@ -245,17 +245,23 @@ def test_same_seed_same_metrics(tiny_esm, toy_data, tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("method", "epochs", "stop_after"),
+    ("method", "epochs", "stop_after", "bf16"),
     [
-        ("plm-lora", 3, 1),
-        ("freeze", 3, 1),
+        ("plm-lora", 3, 1, False),
+        ("freeze", 3, 1, False),
         # AdaLoRA (3 steps per epoch, 15 in all): after epoch 2 its importance scores are being
         # gathered; after epoch 4 the ranks are fixed (the last 20% of steps) and must be re-applied.
-        ("adalora", 5, 2),
-        ("adalora", 5, 4),
+        ("adalora", 5, 2, False),
+        ("adalora", 5, 4, False),
+        # mixed precision on a CPU with native bf16 (the default there) resumes exactly too
+        ("plm-lora", 3, 1, True),
+        ("freeze", 3, 1, True),
     ],
 )
-def test_resume_equals_uninterrupted(tiny_esm, toy_data, tmp_path, method, epochs, stop_after):
+def test_resume_equals_uninterrupted(
+    tiny_esm, toy_data, tmp_path, monkeypatch, method, epochs, stop_after, bf16
+):
+    monkeypatch.setattr("venus_core.devices.cpu_has_native_bf16", lambda: bf16)
     pt = "single_label_classification"
     cfg = make_cfg(tiny_esm, toy_data[pt], pt, tmp_path, training_method=method, num_epochs=epochs)
     full = run_ok(cfg.with_values(run_name="full"))[0]
