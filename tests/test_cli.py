@@ -84,6 +84,7 @@ def test_print_command_and_existing_run_name(tiny_esm, data_dir, tmp_path):
         (["--lora_r", "x"], "must be of type int"),
         (["--run_name", "../../etc"], "must be a plain file or folder name"),
         (["--training_method", "plm-lora", "--lora_target_modules", "nope"], "match no linear layer"),
+        (["--cpu_bf16"], "Option 'cpu_bf16' was retired: mixed_precision now autocasts to bf16"),
     ],
 )
 def test_user_errors_are_one_clear_message(tiny_esm, data_dir, tmp_path, args, phrase):

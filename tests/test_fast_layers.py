@@ -28,6 +28,9 @@ def test_swap_keeps_outputs_gradients_and_weights(tiny_models, kind):
     assert fast.state_dict().keys() == original.state_dict().keys()
     swapped = [m for m in fast.modules() if type(m).__name__.startswith("Fast")]
     assert len(swapped) == 2 and all(isinstance(m, type(m).__mro__[1]) for m in swapped)
+    # One kernel: the activation's output comes straight from GELU's backward node, not a product.
+    x = torch.randn(2, 5, swapped[0].dense.in_features if kind == "esm" else 8, requires_grad=True)
+    assert swapped[0](x).grad_fn.name() == "GeluBackward0"
 
     torch.manual_seed(0)
     ids = torch.randint(4, 20, (3, 17))

@@ -32,6 +32,14 @@ def add_run_flags(parser: argparse.ArgumentParser) -> None:
             else:
                 kwargs["metavar"] = fld.name.upper()
             group.add_argument(f"--{fld.name}", **kwargs)
+    # Retired options are still recognised, so that RunConfig can say why they are gone.
+    for name in C.RETIRED_OPTIONS:
+        parser.add_argument(
+            f"--{name}",
+            action=argparse.BooleanOptionalAction,
+            default=argparse.SUPPRESS,
+            help=argparse.SUPPRESS,
+        )
 
 
 def _help(fld: Any) -> str:
@@ -43,7 +51,7 @@ def _help(fld: Any) -> str:
 def config_from_args(ns: argparse.Namespace) -> RunConfig:
     """Defaults, then --config, then the flags given on the command line."""
     cfg = RunConfig.load(ns.config) if getattr(ns, "config", None) else RunConfig()
-    given = {k: v for k, v in vars(ns).items() if k in C.FIELD_SECTION}
+    given = {k: v for k, v in vars(ns).items() if k in C.FIELD_SECTION or k in C.RETIRED_OPTIONS}
     # VenusFactory selects token batching by passing --batch_token alone.
     if "batch_token" in given and "batch_mode" not in given:
         given["batch_mode"] = "token"

@@ -214,6 +214,7 @@ class Loop:
     stop: Callable[[], bool]
     adalora: Callable[[int], None] | None = None
     penalty: Callable[[], torch.Tensor] | None = None  # a regulariser added to the loss (AdaLoRA's)
+    autocast: torch.dtype | None = None  # what forward passes compute in (None: float32)
     t0: float = 0.0  # when this session started training, and at which step (for the ETA)
     first_step: int = 0
     last_event: float = 0.0
@@ -253,13 +254,14 @@ def _run(
     device = distributed.device_for(d, pick_device(t.device))
     seed_everything(t.seed)
     autocast = autocast_dtype(device, t.mixed_precision)
-    if state.precision not in (None, precision_name(autocast)):  # resumed on another machine, say
+    precision = precision_name(autocast)
+    if state.precision not in (None, precision):  # resumed on another machine, say
         message = (
-            f"This run trained in {state.precision} and resumes in {precision_name(autocast)}: it will not "
-            "repeat the original run exactly (set mixed_precision to match, where this machine can)."
+            f"This run trained in {state.precision} and resumes in {precision}: it will not repeat the "
+            "original run exactly (set mixed_precision to match, where this machine can)."
         )
         log.emit("log", level="warning", message=message)
-    state.precision = precision_name(autocast)
+    state.precision = precision
     fsdp = t.fsdp and d.enabled
     if t.fsdp and not d.enabled:
         message = "fsdp needs torchrun with 2 or more processes; training without sharding."
@@ -326,6 +328,7 @@ def _run(
         stop,
         adalora,
         penalty,
+        autocast,
     )
     log.emit(
         "run_start",
@@ -339,7 +342,7 @@ def _run(
         steps_per_epoch=steps_per_epoch[0],
         num_epochs=t.num_epochs,
         device=str(device),
-        precision=precision_name(autocast),
+        precision=precision,
         world_size=d.world_size,
         fsdp=fsdp,
         resumed_from_epoch=state.epoch,
@@ -456,7 +459,7 @@ def _train_epoch(loop: Loop, split: Encoded, epoch: int, state: LoopState, cache
     cfg, d, t = loop.cfg, loop.d, loop.cfg.train
     accum = t.gradient_accumulation_steps
     criterion = loss_fn(cfg.data.problem_type)
-    autocast = autocast_dtype(loop.device, t.mixed_precision)
+    autocast = loop.autocast
     params = [p for p in loop.model.parameters() if p.requires_grad]
     loop.model.train()
     batches = _rank_batches(split, cfg, epoch, d)
