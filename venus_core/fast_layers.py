@@ -4,8 +4,8 @@ transformers' ESM computes GELU as ``x * 0.5 * (1 + erf(x / sqrt(2)))`` and T5's
 (Ankh) as ``0.5 * x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 * x**3)))``: five to eight
 element-wise kernels forward, more backward, and as many saved activations. ``F.gelu`` computes the
 same functions (``approximate="none"`` is the erf form, ``"tanh"`` the tanh form) in one kernel
-each way. Alternating float32 ``full`` runs of an ESM2-8M-shaped model on CPU went from 1,565-1,693
-to 1,777-1,783 residues/s with the swap (bench/README.md, "Where the speed comes from").
+each way. Alternating float32 ``full`` runs of an ESM2-8M-shaped model on CPU went from ~1,445 to
+~1,750 residues/s with the swap (``python -m bench.fast_layers``; bench/README.md).
 
 The swap changes each module's class to a subclass whose ``forward`` differs, so parameters,
 state-dict keys, ``isinstance`` checks and PEFT's wrapping of the inner linear layers are
