@@ -6,9 +6,9 @@ ESM2-8M-shaped model with random weights and the real embedded ESM2-8M, and the 
 training residues/s, padded-token fraction, epoch seconds,
 peak RSS and model FLOP utilisation against the fp32 matmul peak measured in the same run; the
 wall time of N ``freeze`` epochs relative to 1 (with and without the embedding cache); a naive
-baseline loop (``bench.naive``) on the same data; and the dashboard overhead (the run through
-``venus_core.jobs.JobRegistry`` with a reader rebuilding the view every second, against
-``train()`` called directly). Prints a table and the targets, writes every number as JSON.
+baseline loop (``bench.naive``) on the same data. Prints a table and the targets, writes every
+number as JSON. What watching a run in the dashboard costs is measured in a real browser by
+``bench.browser`` (``make bench`` runs both).
 """
 
 from __future__ import annotations
@@ -46,7 +46,6 @@ TARGETS = {
     "freeze_n_over_1": 2.0,  # at most
     "full_mfu": 0.35,  # at least
     "ours_over_naive": 3.0,  # at least
-    "dashboard_overhead": 0.05,  # under
 }
 
 
@@ -62,7 +61,6 @@ class Plan:
     batch_size: int
     freeze_epochs: int  # N of "N freeze epochs relative to 1" (the target is stated for 100)
     nocache_epochs: int  # epochs of the uncached freeze run the 100-epoch time is extrapolated from
-    dashboard_repeats: int  # rounds of (direct, registry, registry + figures) runs, alternating
     compare_repeats: int  # alternating (ours, naive) pairs for the ours/naive ratio (best of each)
     naive_extra: bool  # also the naive freeze loop and the naive loop padded per batch
 
@@ -70,8 +68,8 @@ class Plan:
 PLANS = {
     # Sequences cut at 1022 residues (ESM-1b/1v's limit, the usual cap for the ESM family): the
     # sample keeps the dataset's spread of protein lengths (30 to 1022 residues).
-    "full": Plan("full", 128, 32, 32, 1022, 8, 100, 3, 2, 2, True),
-    "quick": Plan("quick", 32, 8, 8, 1022, 8, 20, 2, 1, 1, False),
+    "full": Plan("full", 128, 32, 32, 1022, 8, 100, 3, 2, True),
+    "quick": Plan("quick", 32, 8, 8, 1022, 8, 20, 2, 1, False),
 }
 
 
@@ -367,38 +365,6 @@ class Bench:
         r.update(label=label, save_dir=str(save_dir), **facts)
         return r
 
-    def dashboard(self, label: str, cfg, mode: str) -> dict[str, Any]:
-        """One dashboard-overhead run in a fresh process (``bench.dashboard``): the headless path
-        (``train()`` in the main thread, like the CLI) or the registry path (``train()`` in the
-        job's thread while the main thread only waits, like the Streamlit server)."""
-        save_dir = self.work / "runs" / f"{len(self.runs):02d}"
-        self.runs.append(save_dir)
-        cfg_path, out_path = save_dir / "config.json", save_dir / "result.json"
-        save_dir.mkdir(parents=True, exist_ok=True)
-        cfg_path.write_text(cfg.with_values(output_dir=str(save_dir)).to_json(), encoding="utf-8")
-        log(f"running {label} ...")
-        cmd = [sys.executable, "-m", "bench.dashboard", mode, str(cfg_path), str(out_path)]
-        cmd += ["--threads", str(torch.get_num_threads())]
-        try:
-            proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=3600)
-            if proc.returncode != 0 or not out_path.exists():
-                raise RuntimeError(f"exit {proc.returncode}: {proc.stderr.strip()[-2000:]}")
-            r = json.loads(out_path.read_text(encoding="utf-8"))
-        except Exception as e:  # noqa: BLE001
-            r = {"status": "failed", "error": f"{type(e).__name__}: {e}"}
-        if r.get("status") != "completed":
-            self.failures.append(f"{label}: {r.get('error')}")
-            log(f"  FAILED: {r.get('error')}")
-        else:
-            reader = r.get("reader")
-            shown = f"; reader {reader['polls']} polls, {reader['cpu_seconds']:.2f} s CPU" if reader else ""
-            log(
-                f"  {r['train_residues_per_s']:,.0f} residues/s, wall {r['wall_seconds']:.1f} s, "
-                f"CPU share {r['cpu_share']:.0%}{shown}"
-            )
-        r.update(label=label, mode=mode)
-        return r
-
     def naive(self, label: str, model_dir: Path, data_dir: Path, method: str, padding: str) -> dict[str, Any]:
         from bench.naive import run_naive
 
@@ -621,20 +587,6 @@ def main(argv: list[str] | None = None) -> int:
 
     bench.measure_peak("middle")
 
-    # 4. Dashboard overhead: direct train(), the registry with a summary reader, and the registry
-    # with a reader that also builds the Train page's figures; alternating.
-    dash_cfg = base.with_values(plm_model=str(random_dir), training_method="plm-lora", num_epochs=1)
-    direct: list[dict[str, Any]] = []
-    registry: list[dict[str, Any]] = []
-    registry_figures: list[dict[str, Any]] = []
-    for i in range(plan.dashboard_repeats):
-        direct.append(bench.dashboard(f"dashboard: train() in the main thread #{i + 1}", dash_cfg, "direct"))
-        registry.append(
-            bench.dashboard(f"dashboard: JobRegistry + summary reader #{i + 1}", dash_cfg, "registry")
-        )
-        registry_figures.append(
-            bench.dashboard(f"dashboard: JobRegistry + summary and figures #{i + 1}", dash_cfg, "figures")
-        )
     bench.measure_peak("end")
     peak = bench.peak_gflops
 
@@ -663,9 +615,6 @@ def main(argv: list[str] | None = None) -> int:
         freeze_scaling,
         naive_rows,
         compare,
-        direct,
-        registry,
-        registry_figures,
     )
     results["total_seconds"] = time.perf_counter() - t_start
     info["loadavg_end"] = _loadavg()
@@ -712,32 +661,7 @@ def _find(
     return None
 
 
-def _overhead(direct: list[dict[str, Any]], via: list[dict[str, Any]]) -> dict[str, Any]:
-    """Median wall time (and training residues/s) of the registry runs against the direct ones."""
-    ok_direct = [r for r in direct if r.get("status") == "completed"]
-    ok_via = [r for r in via if r.get("status") == "completed"]
-    if not ok_direct or not ok_via:
-        return {}
-    d = statistics.median(r["wall_seconds"] for r in ok_direct)
-    g = statistics.median(r["wall_seconds"] for r in ok_via)
-    rd = statistics.median(r["train_residues_per_s"] for r in ok_direct)
-    rg = statistics.median(r["train_residues_per_s"] for r in ok_via)
-    return {
-        "direct_wall_median": d,
-        "registry_wall_median": g,
-        "overhead": g / d - 1.0,
-        "residues_per_s_direct": rd,
-        "residues_per_s_registry": rg,
-        "overhead_residues_per_s": rd / rg - 1.0,
-        "reader_cpu_share": statistics.median(r["reader"]["cpu_seconds"] / r["wall_seconds"] for r in ok_via),
-        "reader_ms_per_poll": 1e3
-        * statistics.median(r["reader"]["cpu_seconds"] / max(r["reader"]["polls"], 1) for r in ok_via),
-    }
-
-
-def assemble(
-    plan, info, sample, shape, bench, freeze_scaling, naive_rows, compare, direct, registry, registry_figures
-) -> dict[str, Any]:
+def assemble(plan, info, sample, shape, bench, freeze_scaling, naive_rows, compare) -> dict[str, Any]:
     """Every number, plus the targets and whether each one passes."""
     rows = bench.rows
     ratios: dict[str, Any] = {}
@@ -751,14 +675,6 @@ def assemble(
         ratios["full_vs_batch_padded_naive"] = (
             ours_full["train_residues_per_s"] / batch_padded["train_residues_per_s"]
         )
-
-    dashboard: dict[str, Any] = {
-        **_overhead(direct, registry),
-        "with_figures": _overhead(direct, registry_figures),
-        "direct": direct,
-        "registry": registry,
-        "registry_figures": registry_figures,
-    }
 
     targets: dict[str, Any] = {}
     for model, s in freeze_scaling.items():
@@ -791,12 +707,6 @@ def assemble(
                     _busy([_best(compare[method]["ours"]), _best(compare[method]["naive"])]),
                 ),
             }
-    if "overhead" in dashboard:
-        targets["dashboard overhead < 5%"] = {
-            "value": dashboard["overhead"],
-            "pass": dashboard["overhead"] < TARGETS["dashboard_overhead"],
-            "note": _busy(direct + registry),
-        }
     return {
         "plan": plan.__dict__,
         "machine": info,
@@ -812,14 +722,13 @@ def assemble(
             m: {k: [r.get("train_residues_per_s") for r in v] for k, v in pair.items()}
             for m, pair in compare.items()
         },
-        "dashboard": dashboard,
         "targets": targets,
         "failures": bench.failures,
     }
 
 
 def render(res: dict[str, Any]) -> str:
-    """The human table: one line per configuration, then scaling, baseline, dashboard, targets."""
+    """The human table: one line per configuration, then scaling, baseline, targets."""
 
     def f(v: Any, spec: str, scale: float = 1.0) -> str:
         return "-" if v is None else format(v * scale, spec)
@@ -893,22 +802,10 @@ def render(res: dict[str, Any]) -> str:
                 shown = "  (ours " + ", ".join(f"{x:,.0f}" for x in runs["ours"] if x) + "; naive "
                 shown += ", ".join(f"{x:,.0f}" for x in runs["naive"] if x) + " residues/s)"
             lines.append(f"  {k}: {v:.2f}x{shown}")
-    d = res["dashboard"]
-    lines.append("\ndashboard overhead (plm-lora, 1 epoch; medians; + = slower than train() directly)")
-    for name, o in (
-        ("JobRegistry + summary reader", d),
-        ("+ the Train page's figures", d.get("with_figures", {})),
-    ):
-        if "overhead" in o:
-            lines.append(
-                f"  {name}: {o['registry_wall_median']:.1f} s vs {o['direct_wall_median']:.1f} s wall = "
-                f"{o['overhead']:+.1%}; training residues/s {o['overhead_residues_per_s']:+.1%}; reader "
-                f"{o['reader_ms_per_poll']:.2f} ms CPU per poll = {o['reader_cpu_share']:.1%} of the run"
-            )
     lines.append("\ntargets")
     for name, t in res["targets"].items():
         v = t["value"]
-        shown = f"{v:.1%}" if "MFU" in name or "overhead" in name else f"{v:.2f}x"
+        shown = f"{v:.1%}" if "MFU" in name else f"{v:.2f}x"
         note = f"  ({t['note']})" if t.get("note") else ""
         lines.append(f"  [{'PASS' if t['pass'] else 'FAIL'}] {name}: {shown}{note}")
     lines.append(

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from browser_support import browser, page, server, toy_csv  # noqa: F401 - the browser tests' fixtures
 
 ESM_VOCAB = [
     "<cls>",

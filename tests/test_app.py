@@ -18,16 +18,17 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from ui import state
+from ui import keys, state
 from venus_core import rundir
 
 ROOT = Path(__file__).resolve().parent.parent
-HOME = str(ROOT / "Home.py")
+HOME = str(ROOT / "Home.py")  # the app's entry
+HOME_PAGE = "app_pages/home.py"
 DATASET, MODEL, TRAIN, RESULTS = (
-    "pages/1_Dataset.py",
-    "pages/2_Model_and_Method.py",
-    "pages/3_Train.py",
-    "pages/4_Results.py",
+    "app_pages/dataset.py",
+    "app_pages/model_and_method.py",
+    "app_pages/train.py",
+    "app_pages/results.py",
 )
 
 
@@ -80,7 +81,7 @@ def goto(at: AppTest, page: str) -> AppTest:
 
 
 def cfg(at: AppTest):
-    return at.session_state[state.CFG_KEY]
+    return at.session_state[keys.CFG]
 
 
 def texts(at: AppTest) -> str:
@@ -225,6 +226,11 @@ def test_dataset_page_custom_fields_map_to_config(tiny_data):
         3,
         ("accuracy", "mcc"),
     )
+    # A local folder: the columns are a choice among the training file's own columns.
+    assert at.selectbox(key="w.label_column_name@choice").options == ["aa_seq", "label"]
+    assert at.selectbox(key="w.label_column_name@choice").value == "label"
+    # A hub dataset is only read at Preview: its column names are typed.
+    at.text_input(key="w.dataset").input("someone/some_dataset").run()
     at.text_input(key="w.label_column_name").input("y").run()
     assert cfg(at).data.label_column_name == "y"
 
@@ -375,8 +381,9 @@ def test_train_page_invalid_value_is_an_inline_error():
     at = goto(app(), TRAIN)
     at.text_input(key="w.output_model_name").input("../escape.pt").run()
     at.button(key="start").click().run()
+    # The page's own name of the field, not the CLI's option name.
     assert (
-        at.error and "The run cannot start" in at.error[0].value and "output_model_name" in at.error[0].value
+        at.error and "The run cannot start" in at.error[0].value and "Output Model Name" in at.error[0].value
     )
     assert state.registry().latest() is None
 
@@ -422,7 +429,7 @@ def test_train_end_to_end_then_results(registry, tiny_esm, tiny_data, save_dir):
         run_name="e2e",
     )
     state_dict = at.session_state
-    state_dict[state.CFG_KEY] = cfg0
+    state_dict[keys.CFG] = cfg0
     goto(at, TRAIN)
     at.button(key="start").click().run()
     assert not at.error, [e.value for e in at.error]
@@ -477,6 +484,13 @@ def test_results_resume_unfinished_run(registry, save_dir):
     assert job.join(10) and job.status == "aborted"
     goto(at, RESULTS)
     assert at.dataframe[0].value["Status"].tolist() == ["Aborted"]
+    # No epoch finished: no checkpoint, so Resume is not offered, and the page says why.
+    assert not [b for b in at.button if b.key == "resume"]
+    assert "no checkpoint to resume from" in texts(at)
+    last = job.run_dir / rundir.CHECKPOINTS / "last"  # as if the first epoch had finished
+    last.mkdir(parents=True)
+    (last / "trainer_state.json").write_text('{"epoch": 1}')
+    at.run()
     registry.train_fn = fake_train(None, calls)
     at.button(key="resume").click().run()
     assert not at.exception
@@ -549,9 +563,9 @@ def fresh_session(params: dict, page: str | None = None) -> AppTest:
     """A new browser session (a reload, a shared link) opening ``page`` with ``params``."""
     at = AppTest.from_file(HOME, default_timeout=60)
     at.query_params.update(params)
+    at.run()  # the navigation registers the pages on the first run
     if page:
-        at.switch_page(page)
-    at.run()
+        at.switch_page(page).run()
     assert not at.exception, [e.value for e in at.exception]
     return at
 
@@ -604,7 +618,7 @@ def test_link_with_bad_values_warns_and_uses_the_defaults():
         "run_name": "[click](http://example.invalid)",  # not a plain folder name
         "trust_remote_code": "true",  # never from a link
     }
-    at = fresh_session({**bad, "patience": "3"}, TRAIN)
+    at = fresh_session({**bad, "patience": "3"})  # the warnings show on the page the link opens
     warning = "\n".join(w.value for w in at.warning)
     assert "Some settings in the link were ignored" in warning
     missing = [name for name in bad if f"{name}=" not in warning]
@@ -613,10 +627,10 @@ def test_link_with_bad_values_warns_and_uses_the_defaults():
     assert "\n- `run_name=[click](http://example.invalid)" in warning
     assert cfg(at) == state.initial_config().with_values(patience=3)
     assert at.query_params == {"patience": "3"}  # the link now holds only what was kept
+    goto(at, TRAIN)
     assert at.number_input(key="w.patience").value == 3
-    at.run()
     assert not at.warning  # said once
-    for page in (HOME, DATASET, MODEL, RESULTS):
+    for page in (HOME_PAGE, DATASET, MODEL, RESULTS):
         goto(at, page)
 
 
@@ -681,7 +695,7 @@ def test_link_round_trip(values):
 
 def test_figures_keep_negative_values_and_gaps():
     from ui import charts
-    from venus_core.jobs import summarize
+    from venus_core.run_summary import summarize
 
     t = 1000.0
     events = [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shlex
 
 import pytest
@@ -26,9 +27,9 @@ GUIDE_DEFAULTS = {
     "warmup_steps": 0,
     "gradient_accumulation_steps": 1,
     "max_grad_norm": -1.0,
-    "num_workers": 4,
+    "num_workers": min(4, len(os.sched_getaffinity(0))),  # the guide's 4, or the machine's cores
     "output_dir": "ckpt",
-    "output_model_name": "model.pt",
+    "output_model_name": "model.safetensors",  # the guide's model.pt, in the format it is written in
     "wandb": False,
     "max_seq_len": -1,
     "structure_seq": ("foldseek_seq", "ss8_seq"),
@@ -138,7 +139,8 @@ def test_cli_flags_and_config_file(tmp_path):
 )
 def test_preview_command_reproduces_the_config(values):
     cfg = RunConfig().with_values(**values)
-    argv = shlex.split(preview_command(cfg))
+    # One option per line, continued with backslashes: the shell joins the lines (as here).
+    argv = shlex.split(preview_command(cfg).replace("\\\n", ""))
     assert argv[:4] == ["python", "-m", "venus_core", "train"]
     assert parse(argv[4:]) == cfg
 

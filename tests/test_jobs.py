@@ -13,7 +13,8 @@ import pytest
 from venus_core import jobs
 from venus_core.config import RunConfig
 from venus_core.errors import VenusError
-from venus_core.jobs import JobRegistry, summarize
+from venus_core.jobs import JobRegistry
+from venus_core.run_summary import summarize
 
 
 def fake_train(

@@ -72,12 +72,25 @@ def test_abort_at_any_point(tiny_esm, data_dir, tmp_path, phase, epoch, method):
     assert events[-1]["type"] == "status" and events[-1]["status"] == "aborted"
     assert (result.run_dir / "config.json").exists()
     finished = [e for e in events if e["type"] == "epoch"]
-    if finished:  # every finished epoch is kept, with its checkpoint
-        assert len(pd.read_csv(result.run_dir / "metrics.csv")) == len(finished)
-        state = json.loads((result.run_dir / "checkpoints/last/trainer_state.json").read_text())
-        assert state["epoch"] == len(finished)
+
+    def resume():
+        return train(RunConfig.load(result.run_dir / "config.json"), run_dir=result.run_dir, resume=True)
+
+    if not finished:
+        # Nothing was kept, and the status says so; a resume is refused rather than silently
+        # restarting from scratch in the same folder.
+        assert "no checkpoint was written, nothing to resume" in events[-1]["message"]
+        resumed = resume()
+        assert resumed.status == "failed" and "no checkpoint to resume from" in resumed.message
+        return
+    # Every finished epoch is kept, with its checkpoint, and the message says how many.
+    assert len(pd.read_csv(result.run_dir / "metrics.csv")) == len(finished)
+    state = json.loads((result.run_dir / "checkpoints/last/trainer_state.json").read_text())
+    assert state["epoch"] == len(finished)
+    kept = "epoch 1 finished" if len(finished) == 1 else f"epochs 1-{len(finished)} finished"
+    assert kept in events[-1]["message"]
     # The app can go on: the same folder resumes to completion.
-    resumed = train(RunConfig.load(result.run_dir / "config.json"), run_dir=result.run_dir, resume=True)
+    resumed = resume()
     assert resumed.status == "completed", resumed.message
     assert (result.run_dir / "test_metrics.csv").exists()
 

@@ -1,8 +1,11 @@
-"""Plotly figures of the dashboard, built from ``summarize(events)`` and run files only."""
+"""Plotly figures of the dashboard, built from a run's summary (``venus_core.run_summary``) and run
+files only."""
 
 from __future__ import annotations
 
 import math
+import threading
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -37,6 +40,27 @@ def _num(v: Any) -> float | None:
     except (TypeError, ValueError):
         return None
     return None if math.isnan(f) or math.isinf(f) else f
+
+
+_FIGURES: dict[tuple, go.Figure] = {}
+_FIGURES_LOCK = threading.Lock()
+MAX_CACHED_FIGURES = 64
+
+
+def cached(build: Callable[[dict[str, Any]], go.Figure], s: dict[str, Any]) -> go.Figure:
+    """``build(s)``, built once per run and ``chart_version``: a live page redraws its charts every
+    few seconds, but a figure is only rebuilt when something it shows changed. Shared by every tab
+    (the server process builds it once)."""
+    key = (build.__name__, s.get("run_dir"), s.get("started"), s.get("chart_version"))
+    with _FIGURES_LOCK:
+        figure = _FIGURES.get(key)
+    if figure is None:
+        figure = build(s)
+        with _FIGURES_LOCK:
+            if len(_FIGURES) >= MAX_CACHED_FIGURES:
+                _FIGURES.clear()
+            _FIGURES[key] = figure
+    return figure
 
 
 MAX_STEP_POINTS = 2000  # a long run's per-step curve is thinned: the browser gets it every second

@@ -1,18 +1,27 @@
 """How a run is shown (Train and Results pages): progress, best epoch, curves, test results.
 
-Everything is drawn from ``summarize(events)``: the live events of a job or a run's
-``events.jsonl``, so a refresh, another tab or a restart shows the same thing.
+Everything is drawn from a run's summary (``venus_core.run_summary``): the live view of a job
+(``Job.summary``) or a finished run's ``events.jsonl``, so a refresh, another tab or a restart shows
+the same thing. Figures are built only when the run's ``chart_version`` changed (``ui.charts``).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import streamlit as st
 
 from ui import charts
-from ui.widgets import STATUS_ICONS, fmt_duration, fmt_params, fmt_value, metric_title
+from ui.widgets import (
+    STATUS_ICONS,
+    dataset_label,
+    fmt_duration,
+    fmt_params,
+    fmt_value,
+    metric_title,
+    model_label,
+)
+from venus_core.config import RunConfig
 from venus_core.export import metrics_frame, safe_csv
 
 PHASES = {
@@ -36,6 +45,18 @@ STATUS_TEXT = {
 }
 
 
+def config_line(cfg: RunConfig) -> str:
+    """A run's settings in one line: method and pooling, model, dataset."""
+    return (
+        f"{cfg.method.training_method} · pooling {cfg.method.pooling_method} · "
+        f"{model_label(cfg.model.plm_model)} · {dataset_label(cfg)}"
+    )
+
+
+def live_fraction(s: dict[str, Any]) -> float:
+    return min(max(float(s.get("fraction") or 0.0), 0.0), 1.0)
+
+
 def phase_text(s: dict[str, Any]) -> str:
     if s["status"] in ("completed", "aborted", "failed"):
         return STATUS_TEXT[s["status"]]
@@ -46,42 +67,70 @@ def phase_icon(s: dict[str, Any]) -> str:
     return STATUS_ICONS.get(s["status"], STATUS_ICONS["running"])
 
 
-def status_banner(s: dict[str, Any]) -> None:
+def status_banner(s: dict[str, Any], earlier_settings: bool = False) -> None:
+    """The run's end, as its last status event says. ``earlier_settings``: the run is not what the
+    page's settings describe any more, so its failure is history, not an error to fix now."""
     status, message = s["status"], s.get("message") or ""
-    if status == "completed":
+    if status == "failed" and earlier_settings:
+        st.caption(f"{STATUS_ICONS['failed']} This run failed, with settings changed since: {message}")
+    elif status == "completed":
         st.success(f"Training completed. {message}".strip(), icon=STATUS_ICONS["completed"])
     elif status == "aborted":
         st.warning(message or "The run was aborted.", icon=STATUS_ICONS["aborted"])
     elif status == "failed":
         st.error(message or "The run failed.", icon=STATUS_ICONS["failed"])
     elif status == "unfinished":
+        kept = (
+            "Its finished epochs and last checkpoint are kept."
+            if s.get("resumable")
+            else "No epoch had finished: there is no checkpoint to resume from."
+        )
         st.warning(
-            "This run stopped without finishing (the app or the machine stopped). Its finished epochs "
-            "and last checkpoint are kept.",
+            f"This run stopped without finishing (the app or the machine stopped). {kept}",
             icon=STATUS_ICONS["unfinished"],
         )
 
 
-def progress(s: dict[str, Any]) -> None:
+def progress(
+    s: dict[str, Any],
+    name: str | None = None,
+    config: RunConfig | None = None,
+    earlier_settings: bool = False,
+) -> None:
     """Training Progress: phase, bar, elapsed, whole-run ETA, current loss and gradient step."""
     st.subheader("Training Progress")
-    status_banner(s)
+    if name is not None:
+        which = "Run" if s["status"] == "running" else "Last run"
+        st.markdown(f"{which} `{name}`" + (f" — {config_line(config)}" if config is not None else ""))
+    status_banner(s, earlier_settings)
     # The phase is a line of its own: its names are too long for a metric column ("Computing backbone
     # embeddings (once)" was cut to "Compu…"); a line of text wraps instead of being cut.
     st.markdown(f"{phase_icon(s)} Phase: **{phase_text(s)}**")
-    fraction = min(max(float(s.get("fraction") or 0.0), 0.0), 1.0)
+    fraction = live_fraction(s)
     epoch, n_epochs = s.get("epoch"), s.get("num_epochs")
     where = f"Epoch {epoch} of {n_epochs} · " if epoch and n_epochs else ""
-    st.progress(fraction, text=f"{where}{fraction * 100:.1f}% of all training steps")
-    if s.get("phase") == "caching" and s.get("phase_progress") is not None and s["status"] == "running":
+    caching = s.get("phase") == "caching" and s["status"] == "running"
+    if caching and s.get("phase_progress") is not None:
+        # The frozen backbone's one pass has no optimizer steps: it reports its own progress.
+        done = s["phase_progress"]
+        left = s.get("phase_eta")
         st.progress(
-            s["phase_progress"],
-            text=f"Computing the frozen backbone's embeddings once · {s['phase_progress'] * 100:.0f}%",
+            min(max(done, 0.0), 1.0),
+            text=f"Computing the frozen backbone's embeddings once · {done * 100:.0f}%"
+            + (f" · {fmt_duration(left)} left" if left is not None else ""),
         )
+    else:
+        st.progress(fraction, text=f"{where}{fraction * 100:.1f}% of all training steps")
     c = st.columns(4)
     c[0].metric("Elapsed", fmt_duration(s.get("elapsed")))
-    eta = s.get("eta")
-    c[1].metric("Time left (ETA)", "—" if eta is None or s["status"] != "running" else fmt_duration(eta))
+    eta = s.get("phase_eta") if caching else s.get("eta")
+    c[1].metric(
+        "Time left (ETA)" if not caching else "Time left (embeddings)",
+        "—" if eta is None or s["status"] != "running" else fmt_duration(eta),
+        help="The whole run's remaining time, from the pace of its optimizer steps so far."
+        if not caching
+        else "Time left to compute the embeddings; the training's own ETA follows from its first steps.",
+    )
     c[2].metric(
         "Current loss", fmt_value(s.get("loss")), help="Mean training loss of the current epoch so far."
     )
@@ -122,7 +171,7 @@ def best(s: dict[str, Any]) -> None:
         st.caption("Shown after the first validation.")
         return
     c = st.columns([1, 1, 3])
-    c[0].metric("Best epoch", str(b.get("epoch")))
+    c[0].metric("Best epoch", "—" if b.get("epoch") is None else str(b.get("epoch")))
     c[1].metric(f"Validation {metric_title(b.get('monitor') or '')}", fmt_value(b.get("value")))
     row = s.get("best_row") or {}
     values = {k[4:]: v for k, v in row.items() if k.startswith("val/")}
@@ -142,13 +191,13 @@ def curves(s: dict[str, Any], key: str) -> None:
     with left:
         st.subheader("Training and Validation Loss")
         if s["steps"] or s["epochs"]:
-            st.plotly_chart(charts.loss_figure(s), width="stretch", key=f"{key}-loss")
+            st.plotly_chart(charts.cached(charts.loss_figure, s), width="stretch", key=f"{key}-loss")
         else:
             st.caption("The curve starts with the first training steps.")
     with right:
         st.subheader("Validation Metrics")
         if s["epochs"] and s["metric_names"]:
-            st.plotly_chart(charts.metrics_figure(s), width="stretch", key=f"{key}-metrics")
+            st.plotly_chart(charts.cached(charts.metrics_figure, s), width="stretch", key=f"{key}-metrics")
         else:
             st.caption("Shown after the first validation.")
 
@@ -193,7 +242,3 @@ def logs(s: dict[str, Any]) -> None:
                 st.warning(entry["message"], icon=":material/warning:")
             else:
                 st.caption(entry["message"])
-
-
-def run_title(s: dict[str, Any], fallback: str = "") -> str:
-    return Path(s["run_dir"]).name if s.get("run_dir") else fallback

@@ -1,18 +1,24 @@
-"""Session state <-> RunConfig, and the process-wide job registry.
+"""Session state <-> RunConfig, the settings kept on disk, and the process-wide job registry.
 
-``st.session_state["cfg"]`` holds the RunConfig being edited (one per browser session). Widgets
-have explicit keys ``w.<field>``; a widget's state is initialised from the config when the widget
-first appears on a page, and every change is written back to the config (see ``ui.widgets``). A
-programmatic change of the config (``update``) forgets the widgets of the fields it changed, so they
-show the new value on the next run.
+``st.session_state[keys.CFG]`` holds the RunConfig being edited: the draft of the next run, one per
+browser session. Widgets have explicit keys ``w.<field>``; a widget's state is initialised from the
+config when the widget first appears on a page, and every change is written back to the config
+(see ``ui.widgets``). A programmatic change of the config (``update``) forgets the widgets of the
+fields it changed, so they show the new value on the next run.
 
-The config's settings that differ from the defaults are also kept in the page's query string
-(``ui.url_state``): a browser reload starts a new session, which reads them back, and the link can
-be shared. Every change of the config goes through ``set_cfg``, which rewrites the query string.
+Every change of the draft goes through ``set_cfg``, which keeps it in two places:
+- the page's query string (``ui.url_state``): the settings that differ from the defaults, so a
+  reload restores them and the link can be shared;
+- the save directory (``<save dir>/_dashboard/draft.json``), so a new tab or a page opened without
+  the link starts from this user's latest settings, not from the defaults.
+A new session takes the link when it has settings, else the draft on disk, else the newest run's
+config, else the defaults.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import re
 import uuid
@@ -21,14 +27,17 @@ from typing import Any
 
 import streamlit as st
 
-from ui import url_state
+from ui import keys, url_state
+from venus_core import rundir
 from venus_core.config import RunConfig
+from venus_core.errors import VenusError
 from venus_core.jobs import Job, JobRegistry
 
-CFG_KEY = "cfg"
-URL_WARNINGS_KEY = "url_warnings"  # query parameters ignored when the session started
-RUN_KEY = "run_dir"  # the run this session started or opened last
 SAVE_DIR_ENV = "VENUS_SAVE_DIR"  # default Save Directory (tests point it to a temporary folder)
+DASHBOARD_DIR = "_dashboard"  # inside the default save directory: the dashboard's own files
+DRAFT_FILE = "draft.json"
+# Never restored from a file or a link: running a hub repository's code is switched on by hand.
+NOT_RESTORED = {"trust_remote_code": False}
 
 
 @st.cache_resource
@@ -46,18 +55,48 @@ def initial_config() -> RunConfig:
     return cfg
 
 
+def draft_path() -> Path:
+    """Where the draft is kept: the default save directory (found before any setting is read)."""
+    return Path(initial_config().output.output_dir).expanduser() / DASHBOARD_DIR / DRAFT_FILE
+
+
+def stored_draft() -> RunConfig | None:
+    """The draft a new session starts from: the one on disk, else the newest run's config."""
+    try:
+        return RunConfig.load(draft_path()).with_values(**NOT_RESTORED)
+    except VenusError:
+        pass
+    job = registry().latest()
+    if job is not None:
+        return job.config.with_values(run_name=None, **NOT_RESTORED)
+    latest = rundir.latest_run_config(initial_config().output.output_dir)
+    return latest.with_values(run_name=None, **NOT_RESTORED) if latest is not None else None
+
+
+def _save_draft(cfg: RunConfig) -> None:
+    # A read-only save directory: the draft lives in the link and the session only.
+    with contextlib.suppress(OSError):
+        rundir.write_text(draft_path(), cfg.with_values(**NOT_RESTORED).to_json())
+
+
 def cfg() -> RunConfig:
-    """The config being edited; a new session (a new tab, a reload) starts from the page's link."""
-    if CFG_KEY not in st.session_state:
+    """The draft being edited; a new session (a new tab, a reload) starts as the module says."""
+    if keys.CFG not in st.session_state:
         params = {k: st.query_params.get_all(k) for k in st.query_params}
-        start, warnings = url_state.decode(params, initial_config())
-        st.session_state[CFG_KEY] = start
-        st.session_state[URL_WARNINGS_KEY] = warnings
-    return st.session_state[CFG_KEY]
+        if params:
+            start, warnings = url_state.decode(params, initial_config())
+        else:
+            start, warnings = stored_draft() or initial_config(), []
+        st.session_state[keys.CFG] = start
+        st.session_state[keys.URL_WARNINGS] = warnings
+    return st.session_state[keys.CFG]
 
 
 def set_cfg(new: RunConfig) -> None:
-    st.session_state[CFG_KEY] = new
+    old = st.session_state.get(keys.CFG)
+    st.session_state[keys.CFG] = new
+    if new != old:
+        _save_draft(new)
     sync_url()
 
 
@@ -70,11 +109,7 @@ def sync_url() -> None:
 
 
 def pop_url_warnings() -> list[str]:
-    return st.session_state.pop(URL_WARNINGS_KEY, None) or []
-
-
-def widget_key(name: str) -> str:
-    return f"w.{name}"
+    return st.session_state.pop(keys.URL_WARNINGS, None) or []
 
 
 def update(**values: Any) -> RunConfig:
@@ -82,21 +117,21 @@ def update(**values: Any) -> RunConfig:
     new = cfg().with_values(**values)
     set_cfg(new)
     for name in values:
-        st.session_state.pop(widget_key(name), None)
+        st.session_state.pop(keys.field_key(name), None)
     return new
 
 
 def replace_config(new: RunConfig) -> None:
     """Swap the whole config (e.g. "Train the demo") and forget every bound widget."""
     set_cfg(new)
-    for key in [k for k in st.session_state if isinstance(k, str) and k.startswith("w.")]:
+    for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(keys.FIELD_PREFIX)]:
         del st.session_state[key]
 
 
 def session_id() -> str:
-    if "session_id" not in st.session_state:
-        st.session_state["session_id"] = uuid.uuid4().hex[:12]
-    return st.session_state["session_id"]
+    if keys.SESSION_ID not in st.session_state:
+        st.session_state[keys.SESSION_ID] = uuid.uuid4().hex[:12]
+    return st.session_state[keys.SESSION_ID]
 
 
 def upload_dir() -> Path:
@@ -130,9 +165,18 @@ def current_job() -> Job | None:
     active = reg.active()
     if active is not None:
         return active
-    mine = st.session_state.get(RUN_KEY)
+    mine = st.session_state.get(keys.RUN)
     if mine:
         job = reg.get(mine)
         if job is not None:
             return job
     return reg.latest()
+
+
+def remember_run(job: Job) -> None:
+    st.session_state[keys.RUN] = str(job.run_dir) if job.run_dir else None
+
+
+def config_json(cfg: RunConfig) -> str:
+    """A config as stable JSON (a cache key)."""
+    return json.dumps(cfg.to_dict(), sort_keys=True)

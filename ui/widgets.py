@@ -1,17 +1,18 @@
-"""Widgets bound to RunConfig fields, number formatting, and the shared sidebar."""
+"""Widgets bound to RunConfig fields, and how numbers, models and datasets are written on the pages."""
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import streamlit as st
 
-from ui import state, url_state
-from venus_core import datasets, models
-from venus_core.config import field_help
+from ui import keys, state
+from venus_core import datasets, models, vocab
+from venus_core.config import FIELD_INFO, field_help, field_label
 from venus_core.errors import VenusError
 
 STATUS_ICONS = {
@@ -27,7 +28,7 @@ STATUS_ICONS = {
 def bound(
     name: str,
     widget: Callable[..., Any],
-    label: str,
+    label: str | None = None,
     *,
     to_widget: Callable[[Any], Any] | None = None,
     from_widget: Callable[[Any], Any] | None = None,
@@ -41,12 +42,12 @@ def bound(
     config the first time it is shown. An invalid value is shown as an error under the widget and
     the config keeps its previous value.
     """
-    key = key or state.widget_key(name)
+    key = key or keys.field_key(name)
     current = state.cfg().get(name)
     if key not in st.session_state:
         initial = to_widget(current) if to_widget else current
         st.session_state[key] = list(initial) if isinstance(initial, tuple) else initial
-    value = widget(label, key=key, help=help or field_help(name), **kwargs)
+    value = widget(label or field_label(name), key=key, help=help or field_help(name), **kwargs)
     new = from_widget(value) if from_widget else value
     if _norm(new) != _norm(current):
         try:
@@ -107,8 +108,6 @@ def fmt_params(n: Any) -> str:
 
 
 def metric_title(name: str) -> str:
-    from venus_core import vocab
-
     if name == "loss":
         return "Loss"
     spec = vocab.METRICS.get(name)
@@ -119,7 +118,7 @@ def model_label(plm_model: str) -> str:
     entry = models.find_entry(plm_model)
     if entry is not None:
         return (
-            f"{entry.family}-{models.format_params(entry.params)} (embedded)"
+            f"{entry.name.split(' ')[0]} (embedded)"
             if entry.source == "embedded"
             else entry.name
         )
@@ -136,60 +135,17 @@ def dataset_label(cfg: Any) -> str:
     return entry.name if entry is not None else d.dataset
 
 
+_OPTION_NAME = re.compile(
+    r"\b(" + "|".join(sorted((n for n in FIELD_INFO if "_" in n), key=len, reverse=True)) + r")\b"
+)
+
+
+def page_text(message: str) -> str:
+    """A message of the library (the data doctor, config validation) as the pages say it: option
+    names such as ``label_column_name`` become the page's field names (**Label column**)."""
+    return _OPTION_NAME.sub(lambda m: f"**{field_label(m.group(1))}**", message)
+
+
 def show_error(e: Exception) -> None:
     """A user-fixable problem, one message, no traceback."""
     st.error(str(e), icon=":material/error:")
-
-
-# -- page frame -----------------------------------------------------------------------------------
-
-
-def page_setup(title: str) -> None:
-    st.set_page_config(page_title=f"{title} · Venus Fine-tune", page_icon=":material/biotech:", layout="wide")
-    state.cfg()  # a new session reads its settings from the link
-    ignored = state.pop_url_warnings()
-    if ignored:
-        st.warning(
-            "**Some settings in the link were ignored** (the defaults are used instead):\n\n"
-            + "\n".join(f"- {url_state.markdown_literal(w)}" for w in ignored),
-            icon=":material/link_off:",
-        )
-    state.sync_url()  # page changes may drop the query string: write it back
-    sidebar()
-
-
-def sidebar() -> None:
-    """The current setup and the active run, on every page."""
-    cfg = state.cfg()
-    with st.sidebar:
-        st.markdown("**Current setup**")
-        st.markdown(
-            f"- Dataset: `{dataset_label(cfg)}`\n"
-            f"- Model: `{model_label(cfg.model.plm_model)}`\n"
-            f"- Method: `{cfg.method.training_method}` · pooling `{cfg.method.pooling_method}`\n"
-            f"- Save directory: `{cfg.output.output_dir}`"
-        )
-        _sidebar_run()
-
-
-def _sidebar_run() -> None:
-    """The active run's progress; refreshed every 2 s while a run is active."""
-    live_at_start = state.registry().active() is not None
-
-    @st.fragment(run_every=2.0 if live_at_start else None)
-    def active_run() -> None:
-        from venus_core.jobs import summarize
-
-        job = state.registry().active()
-        if job is None:
-            if live_at_start:
-                st.rerun()  # the run ended: one full rerun stops the refresh and updates the page
-            return
-        s = summarize(job.events_since(0))
-        st.markdown(f"**Training now:** `{job.name}`")
-        st.progress(
-            min(max(s["fraction"], 0.0), 1.0), text=f"{s['fraction'] * 100:.1f}% of all training steps"
-        )
-        st.page_link("pages/3_Train.py", label="Open the Train page", icon=":material/monitoring:")
-
-    active_run()

@@ -58,11 +58,12 @@ def config_from_args(ns: argparse.Namespace) -> RunConfig:
     return cfg.with_values(**given)
 
 
-def to_cli_args(cfg: RunConfig) -> list[str]:
-    """Flags that reproduce ``cfg`` from the defaults (only the ones that differ)."""
+def to_cli_args(cfg: RunConfig, complete: bool = False) -> list[str]:
+    """Flags that reproduce ``cfg``: only those that differ from this version's defaults, or with
+    ``complete`` every option, so the line means the same where the defaults differ."""
     args: list[str] = []
     for name, value in cfg.flat().items():
-        if value == C.field_default(name):
+        if not complete and value == C.field_default(name):
             continue
         if isinstance(value, bool):
             args.append(f"--{name}" if value else f"--no-{name}")
@@ -76,11 +77,20 @@ def to_cli_args(cfg: RunConfig) -> list[str]:
 
 
 def preview_command(cfg: RunConfig, nproc: int = 1) -> str:
-    """The exact, shell-quoted command line that reproduces a run."""
+    """The exact, shell-quoted command that reproduces a run, every option written out (one per
+    line, continued with backslashes): the dashboard's "Preview Command"."""
     launcher = (
         ["python", "-m"] if nproc <= 1 else ["torchrun", "--standalone", f"--nproc_per_node={nproc}", "-m"]
     )
-    return shlex.join([*launcher, "venus_core", "train", *to_cli_args(cfg)])
+    lines = [shlex.join([*launcher, "venus_core", "train"])]
+    args = to_cli_args(cfg, complete=True)
+    i = 0
+    while i < len(args):
+        # "--flag value", or a lone boolean "--flag" / "--no-flag"
+        takes_value = i + 1 < len(args) and not args[i + 1].startswith("--")
+        lines.append(shlex.join(args[i : i + 1 + takes_value]))
+        i += 1 + takes_value
+    return " \\\n  ".join(lines)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import os
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,13 @@ CONFIG_VERSION = 1
 RETIRED_OPTIONS = {
     "cpu_bf16": "mixed_precision now autocasts to bf16 on every CPU that computes bf16 natively",
 }
+
+
+def _usable_cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
 
 
 def _f(default: Any, help: str, **meta: Any) -> Any:
@@ -40,11 +48,13 @@ class ModelConfig:
         "embedded:esm2_t6_8M-hemolysis",
         "Protein language model: a Hugging Face hub id (e.g. facebook/esm2_t33_650M_UR50D), a local "
         "model folder, or 'embedded:esm2_t6_8M-hemolysis' (offline demo model).",
+        label="Protein Language Model",
     )
     trust_remote_code: bool = _f(
         False,
         "Allow the model's own Python code from the hub to run (needed by ProSST and ProPrime). "
         "Only enable it for model repositories you trust.",
+        label="Trust remote code",
     )
 
 
@@ -54,46 +64,64 @@ class DataConfig:
         "Demo_AMP",
         "Dataset: a predefined dataset name (see `python -m venus_core datasets`), a Hugging Face "
         "dataset id (user/name), or a local folder with train/validation/test files.",
+        label="Dataset",
     )
     dataset_config: str | None = _f(
-        None, "A dataset config JSON in VenusFactory's format; its values fill options you did not set."
+        None,
+        "A dataset config JSON in VenusFactory's format; its values fill options you did not set.",
+        label="Dataset config file",
     )
     train_file: str | None = _f(
-        None, "Training split file (CSV, TSV, Parquet or JSON lines). Alone, it is split automatically."
+        None,
+        "Training split file (CSV, TSV, Parquet or JSON lines). Alone, it is split automatically.",
+        label="Training file",
     )
-    valid_file: str | None = _f(None, "Validation split file; if missing, carved from the training split.")
-    test_file: str | None = _f(None, "Test split file; if missing, no test metrics are computed.")
+    valid_file: str | None = _f(
+        None, "Validation split file; if missing, carved from the training split.", label="Validation file"
+    )
+    test_file: str | None = _f(
+        None, "Test split file; if missing, no test metrics are computed.", label="Test file"
+    )
     problem_type: str | None = _f(
         None,
         "single_label_classification, multi_label_classification or regression. Predefined datasets "
         "set it for you.",
         choices=vocab.PROBLEM_TYPES,
+        label="Problem Type",
     )
     num_labels: int | None = _f(
-        None, "Number of classes (classification) or 1 (regression). Predefined datasets set it for you."
+        None,
+        "Number of classes (classification) or 1 (regression). Predefined datasets set it for you.",
+        label="Number of Labels",
     )
     metrics: tuple[str, ...] = _f(
         (),
         "Evaluation metrics, comma separated; empty means the defaults of the problem type.",
         choices=tuple(vocab.METRICS),
+        label="Metrics",
     )
-    sequence_column_name: str = _f("aa_seq", "Column holding the amino-acid sequence.")
-    label_column_name: str = _f("label", "Column holding the label.")
+    sequence_column_name: str = _f(
+        "aa_seq", "Column holding the amino-acid sequence.", label="Sequence column"
+    )
+    label_column_name: str = _f("label", "Column holding the label.", label="Label column")
     normalize: str | None = _f(
         None,
         "Regression only: normalise labels for training ('standard' or 'min_max'). Metrics and "
         "predictions are reported in the original units.",
         choices=vocab.NORMALIZATIONS,
+        label="Label normalisation",
     )
     split_ratios: tuple[float, float, float] = _f(
         (0.8, 0.1, 0.1),
         "Train/validation/test fractions used when a dataset comes as one file (seeded, stratified "
         "for classification).",
+        label="Split ratios",
     )
     max_seq_len: int = _f(
         -1,
         "Longest sequence fed to the model, in residues; longer ones are truncated (never dropped). "
         "-1 means the model's own limit.",
+        label="Max Sequence Length",
     )
 
 
@@ -104,24 +132,32 @@ class MethodConfig:
         "How the model is fine-tuned: freeze (train the head only), full, plm-lora, dora, adalora, "
         "ia3, plm-qlora (4-bit backbone + LoRA) or ses-adapter (adds structure sequences).",
         choices=vocab.TRAINING_METHODS,
+        label="Training Method",
     )
     pooling_method: str = _f(
         "mean",
         "How per-residue embeddings become one vector per protein: mean, attention1d or light_attention.",
         choices=vocab.POOLING_METHODS,
+        label="Pooling Method",
     )
     structure_seq: tuple[str, ...] = _f(
         vocab.STRUCTURE_SEQS,
         "ses-adapter only: structure sequence columns to fuse with the sequence (foldseek_seq, ss8_seq).",
         choices=vocab.STRUCTURE_SEQS,
+        label="Structure Sequence",
     )
-    lora_r: int = _f(8, "LoRA rank: the size of the low-rank update; larger trains more parameters.")
-    lora_alpha: float = _f(32, "LoRA alpha: the update is scaled by alpha / rank.")
-    lora_dropout: float = _f(0.1, "Dropout applied to the LoRA input, for regularisation.")
+    lora_r: int = _f(
+        8, "LoRA rank: the size of the low-rank update; larger trains more parameters.", label="LoRA Rank"
+    )
+    lora_alpha: float = _f(32, "LoRA alpha: the update is scaled by alpha / rank.", label="LoRA Alpha")
+    lora_dropout: float = _f(
+        0.1, "Dropout applied to the LoRA input, for regularisation.", label="LoRA Dropout"
+    )
     lora_target_modules: tuple[str, ...] = _f(
         (),
         "Module names that get adapters, comma separated; empty means the model family's default "
         "(ESM/BERT: query,key,value; T5/Ankh: q,k,v).",
+        label="LoRA Target Modules",
     )
 
 
@@ -132,73 +168,115 @@ class BatchConfig:
         "'size': a fixed number of sequences per batch. 'token': a budget of residues per batch, "
         "best when lengths vary a lot.",
         choices=vocab.BATCH_MODES,
+        label="Batch Processing Mode",
     )
-    batch_size: int = _f(16, "Sequences per batch (batch size mode). Lower it on out-of-memory errors.")
+    batch_size: int = _f(
+        16, "Sequences per batch (batch size mode). Lower it on out-of-memory errors.", label="Batch Size"
+    )
     batch_token: int = _f(
         10000,
         "Residues (tokens, padding included) per batch (token mode). A longer sequence gets a batch "
         "of its own.",
+        label="Tokens per Batch",
     )
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    learning_rate: float = _f(5e-4, "Step size of the AdamW optimizer.")
-    num_epochs: int = _f(100, "Passes over the training set; early stopping may end training sooner.")
-    patience: int = _f(10, "Early stopping: stop after this many epochs without a better monitored value.")
+    learning_rate: float = _f(5e-4, "Step size of the AdamW optimizer.", label="Learning Rate")
+    num_epochs: int = _f(
+        100, "Passes over the training set; early stopping may end training sooner.", label="Number of Epochs"
+    )
+    patience: int = _f(
+        10,
+        "Early stopping: stop after this many epochs without a better monitored value.",
+        label="Early Stopping Patience",
+    )
     monitor: str | None = _f(
-        None, "Validation metric that picks the best epoch ('loss' or one of the metrics); default per task."
+        None,
+        "Validation metric that picks the best epoch ('loss' or one of the metrics); default per task.",
+        label="Monitored metric",
     )
     monitor_strategy: str | None = _f(
         None,
         "'max' or 'min': which direction of the monitor is better; default from the metric.",
         choices=("max", "min"),
+        label="Monitor direction",
     )
     scheduler: str | None = _f(
         None,
         "Learning-rate schedule over optimizer steps: linear, cosine, step, or none (constant).",
         choices=vocab.SCHEDULERS,
+        label="Scheduler Type",
     )
-    warmup_steps: int = _f(0, "Optimizer steps over which the learning rate rises from 0 (0: no warmup).")
+    warmup_steps: int = _f(
+        0, "Optimizer steps over which the learning rate rises from 0 (0: no warmup).", label="Warmup Steps"
+    )
     gradient_accumulation_steps: int = _f(
-        1, "Batches whose gradients are summed before one optimizer step (simulates larger batches)."
+        1,
+        "Batches whose gradients are summed before one optimizer step (simulates larger batches).",
+        label="Gradient Accumulation Steps",
     )
-    max_grad_norm: float = _f(-1.0, "Clip the gradient norm to this value at each optimizer step; -1 is off.")
-    num_workers: int = _f(4, "Data loading worker processes; 0 loads in the main process.")
-    seed: int = _f(42, "Seed for every source of randomness: same seed, same result.")
-    device: str = _f("auto", "auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps.")
+    max_grad_norm: float = _f(
+        -1.0,
+        "Clip the gradient norm to this value at each optimizer step; -1 is off.",
+        label="Max Gradient Norm",
+    )
+    num_workers: int = _f(
+        min(4, _usable_cpus()),
+        "Data loading worker processes; 0 loads in the main process. Default: 4, or the number of "
+        "cores on a machine with fewer.",
+        label="Number of Workers",
+    )
+    seed: int = _f(42, "Seed for every source of randomness: same seed, same result.", label="Seed")
+    device: str = _f("auto", "auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps.", label="Device")
     mixed_precision: bool = _f(
         True,
         "Autocast to bf16 where the hardware computes it natively (GPUs with bf16, else fp16; CPUs "
         "with Intel AMX or AVX512-BF16, AMD Zen 4 and newer); float32 elsewhere. Off: float32 on "
         "every device, the same numbers on any machine.",
+        label="Mixed precision",
     )
     embedding_cache: bool = _f(
         True,
         "freeze and ses-adapter: compute the frozen backbone once and reuse its outputs every epoch.",
+        label="Cache frozen-backbone outputs",
     )
     fsdp: bool = _f(
         False,
         "Under torchrun: shard parameters, gradients and optimizer state across the processes (PyTorch "
         "FSDP) instead of giving each a full copy, for backbones too large for one device (ESM2-15B, "
         "ProtT5-XXL). For full, plm-lora, dora and ia3.",
+        label="FSDP sharding",
     )
 
 
 @dataclass(frozen=True)
 class OutputConfig:
-    output_dir: str = _f("ckpt", "Save directory: each run gets its own folder inside it.")
+    output_dir: str = _f(
+        "ckpt", "Save directory: each run gets its own folder inside it.", label="Save Directory"
+    )
     run_name: str | None = _f(
-        None, "Folder name of this run inside the save directory; default is generated."
+        None,
+        "Folder name of this run inside the save directory; default is generated.",
+        label="Run name",
     )
     output_model_name: str = _f(
-        "model.pt",
-        "File name of the final model inside the run folder. Weights are always written in the "
-        "safetensors format, so a .pt/.bin suffix becomes .safetensors.",
+        "model.safetensors",
+        "File name of the final model (the best epoch's trained tensors) inside the run folder. "
+        "Always written in the safetensors format: a .pt/.bin name (the guide's model.pt) becomes "
+        ".safetensors.",
+        label="Output Model Name",
     )
-    wandb: bool = _f(False, "Log the run to Weights & Biases (respects WANDB_MODE, e.g. offline).")
-    wandb_project: str | None = _f(None, "W&B project name (default: venus-finetune).")
-    wandb_entity: str | None = _f(None, "W&B entity (user or team); default is your W&B default.")
+    wandb: bool = _f(
+        False,
+        "Log the run to Weights & Biases (respects WANDB_MODE, e.g. offline).",
+        label="Enable W&B Logging",
+    )
+    wandb_project: str | None = _f(None, "W&B project name (default: venus-finetune).", label="W&B Project")
+    wandb_entity: str | None = _f(
+        None, "W&B entity (user or team); default is your W&B default.", label="W&B Entity"
+    )
 
 
 # Why FSDP is refused for these methods (each message ends a sentence).
@@ -308,6 +386,11 @@ for _section, _cls in SECTIONS.items():
         assert _fld.name not in FIELD_SECTION, f"duplicate option name {_fld.name}"
         FIELD_SECTION[_fld.name] = _section
         FIELD_INFO[_fld.name] = _fld
+
+
+def field_label(name: str) -> str:
+    """The option's name on the dashboard (the guide's control names: "Batch Size", ...)."""
+    return FIELD_INFO[name].metadata["label"]
 
 
 def field_help(name: str) -> str:

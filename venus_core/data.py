@@ -323,6 +323,27 @@ def read_sequences_file(path: str | Path, sequence_column_name: str = "aa_seq") 
     return df.reset_index(drop=True)
 
 
+def read_sequences_text(text: str) -> pd.DataFrame:
+    """Pasted sequences to predict: FASTA, or one sequence per line (named ``seq_1``, ``seq_2`` ...).
+    Same columns and checks as ``read_sequences_file``; raises ``VenusError`` naming bad records."""
+    src = "the pasted text"
+    report = Report()
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    if not lines:
+        raise VenusError("Paste sequences or upload a file first.")
+    if lines[0].startswith(">"):
+        df = _parse_fasta("\n".join(lines), src, report)
+    else:
+        df = pd.DataFrame({"id": [f"seq_{i}" for i in range(1, len(lines) + 1)], "aa_seq": lines})
+    if df is None or report.errors:
+        raise VenusError(report.format_errors())
+    df["aa_seq"] = [_check_sequence(v, i, src, "sequence", report) for i, v in enumerate(df["aa_seq"], 1)]
+    df["row"] = np.arange(1, len(df) + 1)
+    if report.errors:
+        raise VenusError(report.format_errors())
+    return df
+
+
 def clean_sequence(value: Any) -> str:
     """The one cleaning rule for sequences: text, white space removed, upper-case."""
     return "".join(_text(value).split()).upper()  # split() is ~20x faster than a regex here
@@ -775,6 +796,10 @@ def _read_fasta(path: Path, report: Report) -> pd.DataFrame | None:
     except _FileProblem as e:
         report.error(e.message, file=src, kind=e.kind, fix=e.fix)
         return None
+    return _parse_fasta(text, src, report)
+
+
+def _parse_fasta(text: str, src: str, report: Report) -> pd.DataFrame | None:
     ids: list[str] = []
     descriptions: list[str] = []
     seqs: list[list[str]] = []

@@ -27,6 +27,10 @@ def pick_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def gpu_count() -> int:
+    return torch.cuda.device_count()
+
+
 def cpu_has_native_bf16() -> bool:
     """Intel AMX or AVX512-BF16 (Intel Cooper Lake and newer, AMD Zen 4 and newer)."""
     return torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()

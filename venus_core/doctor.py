@@ -94,10 +94,27 @@ class Report:
         return not self.errors
 
     def add(self, issue: Issue) -> None:
-        """Record an issue; past ``MAX_ROWS_PER_PROBLEM`` rows of one problem, only count them."""
+        """Record an issue; past ``MAX_ROWS_PER_PROBLEM`` rows of one problem, only count them. The
+        same problem in several files (a column missing from train, validation and test) is one
+        issue naming every file."""
         target = self.errors if issue.severity == "error" else self.warnings
         if issue.row is None:
-            target.append(issue)
+            same = next(
+                (
+                    i
+                    for i in target
+                    if i.row is None
+                    and i.file
+                    and issue.file
+                    and (i.kind, i.message, i.column, i.fix)
+                    == (issue.kind, issue.message, issue.column, issue.fix)
+                ),
+                None,
+            )
+            if same is None:
+                target.append(issue)
+            elif issue.file not in same.file.split(", "):
+                same.file = f"{same.file}, {issue.file}"
             return
         key = (issue.severity, issue.kind or issue.message, issue.file, issue.column)
         group = self._groups.setdefault(key, [0, None])

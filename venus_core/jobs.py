@@ -3,9 +3,10 @@
 The dashboard keeps one ``JobRegistry`` per server process (``st.cache_resource``). A ``Job`` is a
 daemon thread running ``train(cfg, emit, should_stop, run_dir)``, a stop flag and an append-only
 list of events behind a lock. Pages never share mutable state with the trainer: they read
-``events_since(i)`` and derive everything they show with ``summarize(events)``, which works the same
-on the events of a live job and on a finished run's ``events.jsonl``. So a refresh, a second tab or
-a restart of the server rebuilds the same view, and a tab that goes away stops nothing.
+``summary(now)``, a view derived from the events alone (``run_summary.RunSummary``, folded
+incrementally: a refresh costs what arrived since the last one), which is the same view a finished
+run's ``events.jsonl`` gives. So a refresh, a second tab or a restart of the server rebuilds the
+same view, and a tab that goes away stops nothing.
 
 No Streamlit import here: the worker thread must never touch ``st.*``.
 """
@@ -22,11 +23,10 @@ from typing import Any
 from venus_core import rundir
 from venus_core.config import RunConfig
 from venus_core.errors import VenusError
+from venus_core.run_summary import FINAL_STATUSES, RunSummary
 
 Event = dict[str, Any]
 TrainFn = Callable[..., Any]
-
-FINAL_STATUSES = ("completed", "aborted", "failed")
 
 
 class Job:
@@ -50,6 +50,8 @@ class Job:
         self._events: list[Event] = list(history or [])
         self._own_from = len(self._events)  # events of this job's thread start here
         self._lock = threading.Lock()
+        self._summary = RunSummary()
+        self._summary_lock = threading.Lock()  # folding, apart from the trainer's appends
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"venus-train-{self.name}", daemon=True)
 
@@ -74,6 +76,14 @@ class Job:
         """A copy of the events from ``index`` on (every reader gets every event)."""
         with self._lock:
             return list(self._events[index:])
+
+    def summary(self, now: float | None = None) -> dict[str, Any]:
+        """The run's view (``run_summary``), after folding only the events new since the last call."""
+        with self._summary_lock:
+            with self._lock:
+                new = self._events[self._summary.version :]
+            self._summary.extend(new)
+            return self._summary.view(now)
 
     def __len__(self) -> int:
         with self._lock:
@@ -166,6 +176,7 @@ class JobRegistry:
         self.train_fn = train_fn  # None: venus_core.train.train
         self._jobs: list[Job] = []
         self._lock = threading.Lock()
+        self.generation = 0  # runs started so far: a page notices a new run by a changed number
 
     def start(
         self,
@@ -191,9 +202,10 @@ class JobRegistry:
                     raise VenusError("Resume needs the folder of the run to continue.")
                 history = read_events_file(run_dir)
             elif run_dir is None:
-                run_dir = _new_run_dir(cfg)
+                run_dir = rundir.new_run_dir(cfg)
             job = Job(cfg, Path(run_dir) if run_dir is not None else None, fn, resume=resume, history=history)
             self._jobs.append(job)
+            self.generation += 1
             job.start()
             return job
 
@@ -245,174 +257,6 @@ def _default_train_fn() -> TrainFn:
     from venus_core.train import train  # heavy (torch): imported when a run starts
 
     return train
-
-
-def _new_run_dir(cfg: RunConfig) -> Path | None:
-    try:
-        from venus_core.rundir import new_run_dir
-    except ImportError:  # the trainer allocates it and reports it in run_start
-        return None
-    return new_run_dir(cfg)
-
-
-# --------------------------------------------------------------------------------------------------
-# The view of a run, derived from its events only.
-
-
-def summarize(events: list[Event], now: float | None = None) -> dict[str, Any]:
-    """Everything a page shows about a run, from its events (live list or ``events.jsonl``).
-
-    ``now`` (unix seconds) makes elapsed time and ETA tick between events while the run is live;
-    without it they are the values of the last event. Metric values may be None (undefined).
-    """
-    s: dict[str, Any] = {
-        "status": "pending",
-        "message": "",
-        "run_dir": None,
-        "config": None,
-        "model_stats": None,
-        "n_train": None,
-        "n_valid": None,
-        "n_test": None,
-        "device": None,
-        "precision": None,
-        "world_size": None,
-        "num_epochs": None,
-        "steps_per_epoch": None,
-        "total_steps": None,
-        "phase": None,
-        "phase_epoch": None,
-        "phase_progress": None,
-        "fraction": 0.0,
-        "elapsed": 0.0,
-        "eta": None,
-        "loss": None,
-        "lr": None,
-        "step": None,
-        "epoch": None,
-        "steps": [],
-        "epochs": [],
-        "metric_names": [],
-        "best": None,
-        "test": None,
-        "logs": [],
-        "started": None,
-        "finished": None,
-    }
-    last_step: Event | None = None
-    segment_start: float | None = None  # first event after the last final status (a resume)
-    for ev in events:
-        kind = ev.get("type")
-        t = ev.get("time")
-        if s["started"] is None and t is not None:
-            s["started"] = t
-        if kind != "status" and s["status"] in FINAL_STATUSES + ("pending",):
-            # The run is (again) under way: the first event of a run, or of a resume.
-            s["status"], s["message"], s["finished"] = "running", "", None
-            segment_start = t
-            last_step = None
-        if kind == "run_start":
-            for key in (
-                "run_dir",
-                "config",
-                "model_stats",
-                "n_train",
-                "n_valid",
-                "n_test",
-                "device",
-                "precision",
-                "world_size",
-                "num_epochs",
-                "steps_per_epoch",
-                "total_steps",
-            ):
-                if key in ev:
-                    s[key] = ev[key]
-        elif kind == "phase":
-            s["phase"] = ev.get("phase")
-            s["phase_epoch"] = ev.get("epoch")
-            # Phases without optimizer steps (embedding cache) report their own done/total.
-            total = ev.get("total")
-            s["phase_progress"] = ev.get("done", 0) / total if total else None
-            if ev.get("epoch") is not None:
-                s["epoch"] = ev["epoch"]
-        elif kind == "log":
-            s["logs"].append(
-                {
-                    "time": ev.get("time"),
-                    "level": ev.get("level", "info"),
-                    "message": str(ev.get("message", "")),
-                }
-            )
-        elif kind == "step":
-            last_step = ev
-            s["steps"].append(
-                {
-                    "step": ev.get("step"),
-                    "epoch": ev.get("epoch"),
-                    "fraction": ev.get("fraction"),
-                    "train/loss": ev.get("train/loss"),
-                    "lr": ev.get("lr"),
-                }
-            )
-            s["loss"] = ev.get("train/loss")
-            s["lr"] = ev.get("lr")
-            s["step"] = ev.get("step")
-            if ev.get("epoch") is not None:
-                s["epoch"] = ev["epoch"]
-            if ev.get("fraction") is not None:
-                s["fraction"] = float(ev["fraction"])
-            if ev.get("elapsed") is not None:
-                s["elapsed"] = float(ev["elapsed"])
-            s["eta"] = ev.get("eta")
-        elif kind == "epoch":
-            row = {k: v for k, v in ev.items() if k not in ("type", "time")}
-            # A resumed run may repeat an epoch: the later row replaces the earlier one.
-            s["epochs"] = [r for r in s["epochs"] if r.get("epoch") != row.get("epoch")] + [row]
-            for key in row:
-                if key.startswith("val/") and key != "val/loss":
-                    name = key[4:]
-                    if name not in s["metric_names"]:
-                        s["metric_names"].append(name)
-        elif kind == "best":
-            s["best"] = {"epoch": ev.get("epoch"), "monitor": ev.get("monitor"), "value": ev.get("value")}
-        elif kind == "test":
-            s["test"] = {k[5:]: v for k, v in ev.items() if k.startswith("test/")}
-        elif kind == "status":
-            status = ev.get("status")
-            if status in FINAL_STATUSES:
-                s["status"] = status
-                s["message"] = ev.get("message") or ""
-                s["finished"] = ev.get("time")
-            elif status:
-                s["status"] = status
-
-    # Elapsed time is that of the last segment (a resumed run does not count the time it was down).
-    if s["status"] == "completed":
-        s["fraction"] = 1.0
-        s["eta"] = 0.0
-    if s["status"] in FINAL_STATUSES:
-        if segment_start is not None and s["finished"] is not None:
-            s["elapsed"] = max(s["elapsed"], float(s["finished"]) - float(segment_start))
-        if s["status"] != "completed":
-            s["eta"] = None
-    elif now is not None and segment_start is not None and s["status"] == "running":
-        s["elapsed"] = max(0.0, now - float(segment_start))
-        if last_step is not None and s["eta"] is not None and last_step.get("time") is not None:
-            s["eta"] = max(0.0, float(s["eta"]) - (now - float(last_step["time"])))
-    s["best_row"] = _best_row(s)
-    return s
-
-
-def _best_row(s: dict[str, Any]) -> dict[str, Any] | None:
-    """The epoch row of the best epoch (all its validation metrics)."""
-    best = s.get("best")
-    if not best:
-        return None
-    for row in s["epochs"]:
-        if row.get("epoch") == best.get("epoch"):
-            return row
-    return None
 
 
 def read_events_file(path: str | Path) -> list[Event]:

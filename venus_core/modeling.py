@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from venus_core import backbones, models
+from venus_core import backbones, memory, models
 from venus_core.config import RunConfig
 from venus_core.errors import VenusError
 from venus_core.heads import POOLING_HEADS
@@ -210,8 +210,8 @@ def model_stats_preview(cfg: RunConfig) -> dict[str, Any]:
             "Estimated from the catalogue: the model's config is not on this machine yet "
             f"(it is downloaded when training starts). {e}"
         )
-    params = stats["backbone_params"] + stats["adapter_params"] + stats["head_params"]
-    stats["memory_gb"] = _training_memory(params, stats["trainable_params"], cfg.method.training_method)
+    quantized = get_method(cfg.method.training_method).quantized
+    stats["memory_bytes"] = memory.training_bytes(stats["total_params"], stats["trainable_params"], quantized)
     return stats
 
 
@@ -245,19 +245,6 @@ def _catalogue_stats(entry: models.ModelEntry, cfg: RunConfig) -> dict[str, Any]
         "trainable_params": trainable,
         "trainable_percent": 100.0 * trainable / total,
         "method": method.name,
-    }
-
-
-def _training_memory(params: int, trainable: int, method_name: str) -> dict[str, float]:
-    """GB before activations: weights (fp32, or 4-bit for QLoRA) + grads and AdamW moments of the
-    trainable parameters (4 + 8 bytes each) — the accounting of accelerate's ``estimate-memory``."""
-    weight_bytes = 0.55 if method_name == "plm-qlora" else 4.0
-    weights = (params - trainable) * weight_bytes + trainable * 4
-    optimizer = trainable * 12
-    return {
-        "weights": weights / 1e9,
-        "optimizer_and_grads": optimizer / 1e9,
-        "total": (weights + optimizer) / 1e9,
     }
 
 

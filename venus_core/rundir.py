@@ -184,6 +184,19 @@ class EventLog:
                 self._file = None
 
 
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size
+
+
+def events_stamp(run_dir: str | Path) -> tuple[int, int] | None:
+    """(mtime, size) of a run's events.jsonl: changes whenever an event is appended (a cache key)."""
+    return _stamp(Path(run_dir) / EVENTS)
+
+
 def read_events(run_dir: str | Path) -> list[dict[str, Any]]:
     """Every event of a run; a last line cut short by a crash is skipped."""
     path = Path(run_dir) / EVENTS
@@ -204,23 +217,39 @@ def read_events(run_dir: str | Path) -> list[dict[str, Any]]:
 
 
 def run_summary(run_dir: Path) -> dict[str, Any] | None:
-    """One row of the run history, from config.json and events.jsonl alone."""
+    """One row of the run history, from config.json and events.jsonl alone (cached until either
+    file changes: the Results page lists every run at each interaction)."""
     run_dir = Path(run_dir)
+    last = checkpoint_dir(run_dir, "last") / "trainer_state.json"
+    stamp = (events_stamp(run_dir), _stamp(run_dir / CONFIG), _stamp(last))
+    cached = _SUMMARIES.get(str(run_dir))
+    if cached is not None and cached[0] == stamp:
+        return dict(cached[1])
+    row = _read_run_summary(run_dir)
+    if row is not None:
+        if len(_SUMMARIES) > 2000:
+            _SUMMARIES.clear()
+        _SUMMARIES[str(run_dir)] = (stamp, row)
+    return None if row is None else dict(row)
+
+
+_SUMMARIES: dict[str, tuple[tuple, dict[str, Any]]] = {}
+
+
+def _read_run_summary(run_dir: Path) -> dict[str, Any] | None:
     try:
         cfg = json.loads((run_dir / CONFIG).read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
         return None
     events = read_events(run_dir)
-    status, message, best, started, finished = "unfinished", "", {}, None, None
+    status, message, best, finished = "unfinished", "", {}, None
     for e in events:
-        if e["type"] == "run_start":
-            started = e["time"]
-        elif e["type"] == "best":
+        if e["type"] == "best":
             best = e
         elif e["type"] == "status":
             status, message, finished = e.get("status", "?"), e.get("message", ""), e["time"]
-    if started is None and events:
-        started = events[0]["time"]
+    # The run's first event (loading the data, computing the embedding cache) starts its clock.
+    started = events[0]["time"] if events else None
     flat = {k: v for section in cfg.values() if isinstance(section, dict) for k, v in section.items()}
     return {
         "run_dir": str(run_dir),
@@ -235,7 +264,17 @@ def run_summary(run_dir: Path) -> dict[str, Any] | None:
         "best_epoch": best.get("epoch"),
         "started": started,
         "finished": finished,
+        "resumable": has_checkpoint(run_dir),
     }
+
+
+def label_names(run_dir: Path) -> list[str] | None:
+    """Class names of a classification run (from label_codec.json), if its dataset had them."""
+    try:
+        names = json.loads((Path(run_dir) / LABEL_CODEC).read_text(encoding="utf-8")).get("label_names")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return [str(n) for n in names] if isinstance(names, list) and names else None
 
 
 def list_runs(save_dir: str | Path) -> list[dict[str, Any]]:
@@ -247,7 +286,28 @@ def list_runs(save_dir: str | Path) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: r["started"] or 0, reverse=True)
 
 
+def latest_run_config(save_dir: str | Path) -> RunConfig | None:
+    """The config of the run folder written last in a save directory (None when there is none)."""
+    save_dir = Path(save_dir).expanduser()
+    try:
+        configs = [d / CONFIG for d in save_dir.iterdir() if (d / CONFIG).is_file()]
+    except OSError:
+        return None
+    for path in sorted(configs, key=lambda p: p.stat().st_mtime_ns, reverse=True):
+        try:
+            return RunConfig.load(path)
+        except VenusError:
+            continue
+    return None
+
+
 # -- checkpoints --------------------------------------------------------------------------------
+
+
+def has_checkpoint(run_dir: Path, which: str = "last") -> bool:
+    """Whether a finished epoch left this checkpoint (``last`` is what Resume continues from)."""
+    marker = "trainer_state.json" if which == "last" else "trainable.safetensors"
+    return (checkpoint_dir(run_dir, which) / marker).is_file()
 
 
 def checkpoint_dir(run_dir: Path, which: str) -> Path:

@@ -161,10 +161,9 @@ def train(
         distributed.shutdown(d)
         return result
     except Aborted:
-        log.emit(
-            "status", status="aborted", message="Aborted; finished epochs and checkpoints/last are kept."
-        )
-        return RunResult(run_path, "aborted", "aborted by the user")
+        message, epochs_done = aborted_message(run_path)
+        log.emit("status", status="aborted", message=message, epochs_done=epochs_done)
+        return RunResult(run_path, "aborted", message)
     except VenusError as e:
         log.emit("status", status="failed", message=str(e))
         return RunResult(run_path, "failed", str(e))
@@ -182,6 +181,19 @@ def train(
         log.close()
         for f in listeners[1:]:
             getattr(f, "close", lambda: None)()
+
+
+def aborted_message(run_dir: Path | None) -> tuple[str, int]:
+    """What an aborted run kept, said exactly: its finished epochs and whether Resume can go on."""
+    state = _read_loop_state(run_dir) if run_dir is not None else None
+    done = state.epoch if state is not None else 0
+    if done == 0:
+        return "Aborted before the first epoch finished: no checkpoint was written, nothing to resume.", 0
+    epochs = "epoch 1 finished and is" if done == 1 else f"epochs 1-{done} finished and are"
+    return (
+        f"Aborted; {epochs} kept (checkpoints/last and the best model): Resume goes on from there.",
+        done,
+    )
 
 
 def describe_failure(e: BaseException) -> str:
@@ -237,7 +249,13 @@ def _run(
             log.emit("log", level="info", message="This run already completed; nothing to resume.")
             done = _read_loop_state(run_dir) or LoopState()
             return RunResult(run_dir, "completed", "already completed", done.best_epoch, done.best_value)
-        state = _read_loop_state(run_dir) or LoopState()
+        saved = _read_loop_state(run_dir)
+        if saved is None:
+            raise VenusError(
+                f"{run_dir} has no checkpoint to resume from: no epoch finished before it stopped. "
+                "Start a new run instead."
+            )
+        state = saved
 
     log.emit("phase", phase="loading", epoch=state.epoch)
     data, report = prepare(cfg)

@@ -5,30 +5,37 @@ from __future__ import annotations
 import time
 
 import streamlit as st
-import torch
 
-from ui import run_view, state
-from ui.widgets import bound, dataset_label, model_label, page_setup, show_error
-from venus_core import datasets, vocab
+from ui import keys, nav, run_view, state
+from ui.widgets import bound, dataset_label, model_label, page_text, show_error
+from venus_core import doctor, vocab
 from venus_core.cli import preview_command
-from venus_core.devices import describe_precision
+from venus_core.devices import describe_precision, gpu_count
 from venus_core.errors import VenusError
-from venus_core.jobs import summarize
+from venus_core.rundir import model_file_name
 
-page_setup("Train")
 st.title("Train")
 
-cfg = state.cfg()
+registry = state.registry()
+active = registry.active()
+draft = state.cfg()
+if active is not None:
+    st.info(
+        f"**Training now:** `{active.name}` — {run_view.config_line(active.config)}. "
+        "The settings below are for the next run.",
+        icon=run_view.STATUS_ICONS["running"],
+    )
 st.markdown(
-    f"Dataset **{dataset_label(cfg)}** · model **{model_label(cfg.model.plm_model)}** · method "
-    f"**{cfg.method.training_method}** · pooling **{cfg.method.pooling_method}**"
+    f"{'Next run' if active is not None else 'Settings'}: dataset **{dataset_label(draft)}** · model "
+    f"**{model_label(draft.model.plm_model)}** · method **{draft.method.training_method}** · pooling "
+    f"**{draft.method.pooling_method}**"
 )
 st.caption("Change them on the Dataset and Model and Method pages.")
 
 BATCH_MODES = {"size": "Batch Size Mode", "token": "Batch Token Mode"}
 
 # -- settings ---------------------------------------------------------------------------------------
-with st.expander("Training settings", expanded=state.registry().active() is None):
+with st.expander("Training settings", expanded=active is None):
     col_a, col_b, col_c = st.columns(3, gap="medium")
     with col_a:
         st.markdown("**Batch Processing**")
@@ -44,13 +51,7 @@ with st.expander("Training settings", expanded=state.registry().active() is None
             bound("batch_size", st.number_input, "Batch Size", min_value=1, step=1)
         else:
             bound("batch_token", st.number_input, "Tokens per Batch", min_value=1, step=1000)
-        bound(
-            "max_seq_len",
-            st.number_input,
-            "Max Sequence Length",
-            min_value=-1,
-            step=64,
-        )
+        bound("max_seq_len", st.number_input, "Max Sequence Length", min_value=-1, step=64)
         bound("num_workers", st.number_input, "Number of Workers", min_value=0, step=1)
     with col_b:
         st.markdown("**Training Parameters**")
@@ -81,12 +82,7 @@ with st.expander("Training settings", expanded=state.registry().active() is None
             "gradient_accumulation_steps", st.number_input, "Gradient Accumulation Steps", min_value=1, step=1
         )
         bound(
-            "max_grad_norm",
-            st.number_input,
-            "Max Gradient Norm",
-            min_value=-1.0,
-            step=0.5,
-            to_widget=float,
+            "max_grad_norm", st.number_input, "Max Gradient Norm", min_value=-1.0, step=0.5, to_widget=float
         )
     st.divider()
     col_o, col_w = st.columns(2, gap="medium")
@@ -96,6 +92,9 @@ with st.expander("Training settings", expanded=state.registry().active() is None
         o1, o2 = st.columns(2)
         with o1:
             bound("output_model_name", st.text_input, "Output Model Name")
+            written = model_file_name(state.cfg().output.output_model_name)
+            if written != state.cfg().output.output_model_name:
+                st.caption(f"Written as `{written}` (weights are always saved as safetensors).")
         with o2:
             bound(
                 "run_name",
@@ -147,11 +146,14 @@ with st.container(horizontal=True):
     abort_clicked = st.button("Abort", icon=":material/stop:", key="abort")
 
 if preview_clicked:
-    st.session_state["show_command"] = not st.session_state.get("show_command", False)
-if st.session_state.get("show_command"):
+    st.session_state[keys.SHOW_COMMAND] = not st.session_state.get(keys.SHOW_COMMAND, False)
+if st.session_state.get(keys.SHOW_COMMAND):
     st.code(preview_command(state.cfg()), language="bash", wrap_lines=True)
-    st.caption("Runs the same training from a terminal in the project folder (copy button at the right).")
-    n_gpus = torch.cuda.device_count()
+    st.caption(
+        "Every setting, written out: runs the same training from a terminal in the project folder, on any "
+        "machine (copy button at the right)."
+    )
+    n_gpus = gpu_count()
     if n_gpus > 1:
         st.code(preview_command(state.cfg(), nproc=n_gpus), language="bash", wrap_lines=True)
         st.caption(
@@ -159,31 +161,36 @@ if st.session_state.get("show_command"):
             "per GPU; Tokens per Batch / Batch Size is per GPU)."
         )
 
-if start_clicked:
-    cfg = state.cfg()
-    problems = cfg.problems()
-    if not problems:
-        try:
-            datasets.resolve_task(cfg)
-        except VenusError as e:
-            problems = [str(e)]
-    if problems:
-        st.error(
-            "**The run cannot start:**\n\n" + "\n".join(f"- {p}" for p in problems), icon=":material/error:"
-        )
+
+def start(cfg) -> None:
+    """Start a run, after the same checks as Preview Dataset: a run that cannot work never starts."""
+    with st.spinner("Checking the settings and the dataset…"):
+        report = doctor.check(cfg)
+    if report.errors:
+        st.session_state[keys.START_PROBLEMS] = (cfg, [issue.format() for issue in report.errors])
+        return
+    st.session_state.pop(keys.START_PROBLEMS, None)
+    try:
+        job = registry.start(cfg)
+    except VenusError as e:
+        show_error(e)
+    except OSError as e:  # e.g. the save directory cannot be created
+        st.error(f"Could not create the run folder in {cfg.output.output_dir}: {e.strerror or e}.")
     else:
-        try:
-            job = state.registry().start(cfg)
-        except VenusError as e:
-            show_error(e)
-        except OSError as e:  # e.g. the save directory cannot be created
-            st.error(f"Could not create the run folder in {cfg.output.output_dir}: {e.strerror or e}.")
-        else:
-            st.session_state[state.RUN_KEY] = str(job.run_dir) if job.run_dir else None
-            st.rerun()
+        state.remember_run(job)
+        st.rerun()
+
+
+if start_clicked:
+    start(state.cfg())
+refused = st.session_state.get(keys.START_PROBLEMS)
+if refused is not None and refused[0] == state.cfg():  # shown until the settings change
+    st.error(
+        "**The run cannot start:**\n\n" + "\n".join(f"- {page_text(p)}" for p in refused[1]),
+        icon=":material/error:",
+    )
 
 if abort_clicked:
-    active = state.registry().active()
     if active is None:
         st.info("No run is active.")
     else:
@@ -191,9 +198,9 @@ if abort_clicked:
         st.toast("Stopping after the current step…", icon=":material/stop:")
 
 # -- the run, live ----------------------------------------------------------------------------------
-# Two fragments: the progress (cheap) every second, the charts and tables (Plotly figures are built in
-# this process, next to the trainer thread) every few seconds. Both are derived from the job's events.
-live_at_start = state.registry().active() is not None
+# Two fragments: the progress (cheap) every second, the charts and tables every few seconds; both
+# read the job's summary, folded incrementally, and the figures are rebuilt only when they changed.
+live_at_start = active is not None
 
 
 @st.fragment(run_every=run_view.PROGRESS_EVERY_S if live_at_start else None)
@@ -206,10 +213,12 @@ def live_progress() -> None:
     if live_at_start and not alive:
         # The run ended: one full rerun stops both refreshes and draws the charts once more, complete.
         st.rerun()
-    s = summarize(job.events_since(0), now=time.time() if alive else None)
+    s = job.summary(now=time.time() if alive else None)
     if alive and job.stop_requested():
         st.info("Abort requested: stopping after the current step…", icon=":material/hourglass_top:")
-    run_view.progress(s)
+    # A finished run's failure is about the settings it ran with: once they changed, say so calmly.
+    stale = not alive and job.config != state.cfg()
+    run_view.progress(s, name=job.name, config=job.config, earlier_settings=stale)
 
 
 @st.fragment(run_every=run_view.CHARTS_EVERY_S if live_at_start else None)
@@ -217,17 +226,13 @@ def live_charts() -> None:
     job = state.current_job()
     if job is None:
         return
-    s = summarize(job.events_since(0))
+    s = job.summary()
     run_view.best(s)
     run_view.curves(s, key="train")
     run_view.test_results(s, run_name=job.name, key="train")
     run_view.logs(s)
     if s["status"] in ("completed", "aborted") and s.get("run_dir"):
-        st.page_link(
-            "pages/4_Results.py",
-            label="Open in Results (plots, predictions, comparison)",
-            icon=":material/query_stats:",
-        )
+        nav.link(nav.RESULTS, label="Open in Results (plots, predictions, comparison)")
 
 
 live_progress()

@@ -7,18 +7,16 @@ import json
 
 import streamlit as st
 
-from ui import state
-from ui.widgets import bound, fmt_gb, fmt_params, page_setup, show_error
-from venus_core import models, vocab
+from ui import keys, nav, state
+from ui.widgets import bound, fmt_params, show_error
+from venus_core import memory, models, vocab
 from venus_core.config import RunConfig
 from venus_core.errors import VenusError
 
-page_setup("Model and Method")
 st.title("Model and Method")
 st.caption("Which pre-trained protein language model to start from, and how much of it to train.")
 
 CATALOGUE, LOCAL = "Catalogue", "Local folder"
-SOURCE_KEY = "w.model_source"
 METHOD_TEXT = {
     "freeze": "freeze — frozen model, train the pooling head only (fastest)",
     "full": "full — train every parameter (most memory)",
@@ -58,12 +56,12 @@ def on_model_change(new_id: str) -> None:
 
 # -- Protein Language Model ------------------------------------------------------------------------
 plm = state.cfg().model.plm_model
-if SOURCE_KEY not in st.session_state:
-    st.session_state[SOURCE_KEY] = CATALOGUE if plm in by_id else LOCAL
+if keys.MODEL_SOURCE not in st.session_state:
+    st.session_state[keys.MODEL_SOURCE] = CATALOGUE if plm in by_id else LOCAL
 source = st.radio(
     "Model source",
     [CATALOGUE, LOCAL],
-    key=SOURCE_KEY,
+    key=keys.MODEL_SOURCE,
     horizontal=True,
     help="A model from the catalogue (the embedded one works offline; the others download from the Hugging "
     "Face hub on first use), or a folder on this machine written by save_pretrained.",
@@ -72,12 +70,12 @@ source = st.radio(
 with st.container(border=True):
     if source == CATALOGUE:
         ids = [e.id for e in catalogue]
-        if st.session_state.get("w.plm_select") not in ids:
-            st.session_state["w.plm_select"] = plm if plm in ids else ids[0]
+        if st.session_state.get(keys.PLM_SELECT) not in ids:
+            st.session_state[keys.PLM_SELECT] = plm if plm in ids else ids[0]
         chosen = st.selectbox(
             "Protein Language Model",
             ids,
-            key="w.plm_select",
+            key=keys.PLM_SELECT,
             format_func=lambda i: (
                 f"{group_of(by_id[i])} · {by_id[i].name} · {models.format_params(by_id[i].params)}"
                 + (" · offline" if by_id[i].available_offline else "")
@@ -91,7 +89,7 @@ with st.container(border=True):
         folder = st.text_input(
             "Local model folder",
             value=plm if plm not in by_id else "",
-            key="w.plm_local",
+            key=keys.PLM_LOCAL,
             placeholder="/path/to/model (config.json, weights and tokenizer files)",
             help="A folder written by save_pretrained: config.json, model weights and tokenizer files.",
         ).strip()
@@ -106,7 +104,13 @@ with st.container(border=True):
             except VenusError as e:
                 show_error(e)
     else:
-        facts = [f"**{entry.family}**", f"{fmt_params(entry.params)} parameters"]
+        # The exact counts and memory are in Model Statistics below, for every model whose config is
+        # on this machine; the catalogue's rounded figures only stand in for hub models not yet read.
+        asked_for = json.loads(st.session_state.get(keys.STATS_ASKED) or "{}").get("model", {})
+        exact_below = entry.available_offline or asked_for.get("plm_model") == state.cfg().model.plm_model
+        facts = [f"**{entry.family}**"]
+        if not exact_below:
+            facts.append(f"about {fmt_params(entry.params)} parameters")
         if entry.hidden_size:
             facts.append(f"hidden size {entry.hidden_size}")
         if entry.num_layers:
@@ -115,7 +119,8 @@ with st.container(border=True):
             facts.append(f"up to {entry.max_length:,} residues")
         facts.append("works offline" if entry.available_offline else "downloads from the Hugging Face hub")
         st.markdown(" · ".join(facts))
-        st.caption(f"Memory: {entry.memory_hint()}.")
+        if not exact_below:
+            st.caption(f"Memory: {entry.memory_hint()}.")
         if entry.note:
             st.caption(entry.note)
         if entry.trust_remote_code:
@@ -231,7 +236,7 @@ relevant = (
     .to_json()
 )
 offline = entry is not None and entry.available_offline
-asked = st.session_state.get("stats_asked") == relevant
+asked = st.session_state.get(keys.STATS_ASKED) == relevant
 if offline or asked:
     try:
         with st.spinner("Counting parameters from the model's config (no weights are loaded)…"):
@@ -265,21 +270,22 @@ if offline or asked:
             help=f"{stats['trainable_params']:,} of {stats['total_params']:,} parameters",
         )
         cols[4].metric("Trainable share", f"{stats['trainable_percent']:.2f} %")
-        mem = stats.get("memory_gb") or {}
+        mem = stats.get("memory_bytes") or {}
         if mem:
+            total, weights, optimizer = memory.format_sizes(
+                [mem["total"], mem["weights"], mem["optimizer_and_grads"]]
+            )
             st.markdown(
-                f"Estimated memory for training: **{fmt_gb(mem['total'])}** "
-                f"(weights {fmt_gb(mem['weights'])} + gradients and optimizer state "
-                f"{fmt_gb(mem['optimizer_and_grads'])}), plus activations, which "
-                "grow with batch size × sequence length."
+                f"Estimated memory for training: **{total}** (weights {weights} + gradients and optimizer "
+                f"state {optimizer}), plus activations, which grow with batch size × sequence length."
             )
         if not stats.get("exact", True):
             st.caption("Estimated from the catalogue: the model's config could not be read (offline?).")
 else:
     st.caption("This model's config is on the Hugging Face hub; counting its parameters reads it from there.")
     if st.button("Compute Model Statistics", key="compute_stats", icon=":material/calculate:"):
-        st.session_state["stats_asked"] = relevant
+        st.session_state[keys.STATS_ASKED] = relevant
         st.rerun()
 
 st.divider()
-st.page_link("pages/3_Train.py", label="Next: training settings and Start", icon=":material/arrow_forward:")
+nav.link(nav.TRAIN, label="Next: training settings and Start", icon=":material/arrow_forward:")

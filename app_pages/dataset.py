@@ -1,0 +1,369 @@
+"""Dataset: predefined / custom hub dataset / uploaded files; task settings; Preview Dataset."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from ui import charts, keys, state
+from ui.widgets import bound, fmt_value, metric_title, page_text, show_error
+from venus_core import columns, datasets, doctor, vocab
+from venus_core.errors import VenusError
+
+st.title("Dataset")
+st.caption(
+    "Choose the proteins to learn from. Every dataset has an amino-acid sequence column and a label column, "
+    "split into train, validation and test."
+)
+
+PREDEFINED, CUSTOM, UPLOAD = "Use Pre-defined Dataset", "Use Custom Dataset", "Upload Local Files"
+SPLIT_FIELDS = ("train_file", "valid_file", "test_file")
+TASK_RESET = dict(
+    problem_type=None,
+    num_labels=None,
+    metrics=(),
+    monitor=None,
+    monitor_strategy=None,
+    normalize=None,
+    sequence_column_name="aa_seq",
+    label_column_name="label",
+)
+entries = {e.name: e for e in datasets.catalogue_entries()}
+
+
+def current_mode() -> str:
+    d = state.cfg().data
+    if d.train_file:
+        return UPLOAD
+    if st.session_state.get(keys.DATASET_MODE_CHOICE) == UPLOAD and not d.dataset:
+        return UPLOAD  # chosen, no file uploaded yet
+    if d.dataset is None or d.dataset in entries:
+        return PREDEFINED if d.dataset else CUSTOM
+    return CUSTOM
+
+
+def on_mode_change() -> None:
+    mode = st.session_state[keys.DATASET_MODE]
+    st.session_state[keys.DATASET_MODE_CHOICE] = mode
+    d = state.cfg().data
+    if mode == PREDEFINED:
+        name = d.dataset if d.dataset in entries else next(iter(entries))
+        state.update(dataset=name, train_file=None, valid_file=None, test_file=None, **TASK_RESET)
+    elif mode == CUSTOM:
+        keep = d.dataset if d.dataset not in entries else None
+        state.update(
+            dataset=keep,
+            train_file=None,
+            valid_file=None,
+            test_file=None,
+            problem_type=d.problem_type or "single_label_classification",
+        )
+    else:
+        state.update(dataset=None, problem_type=d.problem_type or "single_label_classification")
+
+
+def on_dataset_pick() -> None:
+    state.update(dataset=st.session_state[keys.PREDEFINED], **TASK_RESET)
+
+
+def on_problem_type_change() -> None:
+    """A new problem type: keep only the metrics valid for it (its defaults when none remain)."""
+    problem_type = st.session_state[keys.field_key("problem_type")]
+    kept = tuple(m for m in state.cfg().data.metrics if problem_type in vocab.METRICS[m].problem_types)
+    values: dict = {"problem_type": problem_type, "metrics": kept or vocab.DEFAULT_METRICS[problem_type]}
+    if problem_type == "regression":
+        values["num_labels"] = 1
+    elif (state.cfg().data.num_labels or 0) < 2:
+        values["num_labels"] = None
+    state.update(**values)
+
+
+def data_sample() -> pd.DataFrame | None:
+    """The first rows of the training file, when the data is a file or a local folder (for the
+    column choices); None for a hub dataset, which is only read at Preview and Start."""
+    d = state.cfg().data
+    path = d.train_file or d.dataset
+    if not path:
+        return None
+    p = Path(path).expanduser()
+    if p.is_dir():
+        p = next((f for f in sorted(p.iterdir()) if columns.split_of(f) == "train"), p)
+    return columns.file_columns(p) if p.is_file() else None
+
+
+def column_mapping(sample: pd.DataFrame | None) -> None:
+    """Sequence and label columns: a choice among the file's own columns, with a good guess."""
+    cfg = state.cfg()
+    if sample is None:
+        with st.expander(
+            "Column mapping",
+            expanded=cfg.data.sequence_column_name != "aa_seq" or cfg.data.label_column_name != "label",
+        ):
+            st.caption("Only needed when the dataset names its columns differently.")
+            m1, m2 = st.columns(2)
+            with m1:
+                bound("sequence_column_name", st.text_input)
+            with m2:
+                bound("label_column_name", st.text_input)
+        return
+    found = [str(c) for c in sample.columns]
+    guess_seq = columns.guess_sequence_column(sample)
+    guess_label = columns.guess_label_column(sample, cfg.data.sequence_column_name)
+    fixes = {}
+    if cfg.data.sequence_column_name not in found and guess_seq:
+        fixes["sequence_column_name"] = guess_seq
+    if cfg.data.label_column_name not in found and guess_label:
+        fixes["label_column_name"] = guess_label
+    if fixes:
+        state.update(**fixes)
+    m1, m2 = st.columns(2)
+    for col, name in ((m1, "sequence_column_name"), (m2, "label_column_name")):
+        with col:
+            bound(
+                name,
+                st.selectbox,
+                key=keys.field_key(name) + "@choice",  # not the text box's key: another widget type
+                options=found,
+                index=None,
+                placeholder="choose the column",
+                to_widget=lambda v: v if v in found else None,
+                from_widget=lambda v, n=name: v if v is not None else state.cfg().get(n),
+            )
+    st.caption(f"The file's columns: {', '.join(found)}.")
+
+
+def task_settings(sample: pd.DataFrame | None) -> None:
+    """Problem Type, Number of Labels, Metrics and column mapping for custom and uploaded data."""
+    c1, c2 = st.columns(2)
+    with c1:
+        bound(
+            "problem_type",
+            st.selectbox,
+            options=list(vocab.PROBLEM_TYPES),
+            on_change=on_problem_type_change,
+            to_widget=lambda v: v or "single_label_classification",
+        )
+    problem_type = state.cfg().data.problem_type or "single_label_classification"
+    with c2:
+        if problem_type == "regression":
+            st.number_input(
+                "Number of Labels",
+                value=1,
+                disabled=True,
+                key="num_labels_regression",
+                help="Regression predicts one value.",
+            )
+        else:
+            bound(
+                "num_labels",
+                st.number_input,
+                min_value=2,
+                step=1,
+                value=None,
+                placeholder="inferred from the labels",
+            )
+    valid = [m for m, spec in vocab.METRICS.items() if problem_type in spec.problem_types]
+    bound(
+        "metrics",
+        st.multiselect,
+        options=valid,
+        format_func=metric_title,
+        to_widget=lambda v: [m for m in (v or vocab.DEFAULT_METRICS[problem_type]) if m in valid],
+        placeholder="the problem type's default metrics",
+    )
+    column_mapping(sample)
+
+
+def predefined() -> None:
+    names = list(entries)
+    if st.session_state.get(keys.PREDEFINED) not in names:
+        st.session_state[keys.PREDEFINED] = (
+            state.cfg().data.dataset if state.cfg().data.dataset in names else names[0]
+        )
+    if state.cfg().data.dataset != st.session_state[keys.PREDEFINED]:
+        state.update(dataset=st.session_state[keys.PREDEFINED], **TASK_RESET)
+
+    def label(name: str) -> str:
+        e = entries[name]
+        where = "offline demo" if e.source == "demo" else "Hugging Face hub"
+        return f"{name} · {e.problem_type.replace('_', ' ')} · {where}"
+
+    name = st.selectbox(
+        "Dataset Configuration",
+        names,
+        key=keys.PREDEFINED,
+        format_func=label,
+        on_change=on_dataset_pick,
+        help="Problem type, number of labels and metrics are loaded with the dataset.",
+    )
+    e = entries[name]
+    if e.description:
+        st.markdown(e.description)
+    info = {
+        "Problem type": e.problem_type,
+        "Number of labels": str(e.num_labels),
+        "Metrics": ", ".join(metric_title(m) for m in e.metrics),
+        "Best epoch chosen by": f"validation {metric_title(e.monitor)} ({e.monitor_strategy})",
+        "Source": "embedded, works offline" if e.source == "demo" else f"{e.dataset} on the Hugging Face hub",
+    }
+    if e.structure_source:
+        info["Structure sequences"] = f"foldseek_seq and ss8_seq from {e.structure_source}"
+    st.dataframe(
+        pd.DataFrame({"Setting": list(info), "Value": list(info.values())}), hide_index=True, width="stretch"
+    )
+    if e.source == "demo" and not e.available_offline:
+        st.warning("The demo files are not set up yet: run `make setup` once with internet access.")
+    elif e.source != "demo":
+        st.caption("Downloaded from the Hugging Face hub on first use (needs internet once).")
+
+
+def custom() -> None:
+    bound(
+        "dataset",
+        st.text_input,
+        "Custom Dataset Path",
+        placeholder="user/dataset_name or /path/to/folder",
+        from_widget=lambda v: (v or "").strip() or None,
+        to_widget=lambda v: v or "",
+    )
+    st.caption(
+        "A Hugging Face dataset with train, validation and test splits, or a local folder with "
+        "train/validation/test files (CSV, TSV, Parquet, JSON lines)."
+    )
+    task_settings(data_sample())
+
+
+def upload() -> None:
+    files = st.file_uploader(
+        "Upload dataset files",
+        type=["csv", "tsv", "parquet"],
+        accept_multiple_files=True,
+        key=keys.UPLOADER,
+        help="One file is split into train/validation/test automatically (seeded, stratified). With several "
+        "files, name them train/validation/test or assign them below. Files stay on this machine, in the "
+        "save directory's _uploads folder.",
+    )
+    saved = st.session_state.setdefault(keys.UPLOADED, {})
+    for f in files or []:
+        if f.file_id not in saved:
+            try:
+                saved[f.file_id] = str(state.save_upload(f.name, f.getvalue()))
+            except (OSError, ValueError) as e:
+                show_error(e)
+    current = [saved[f.file_id] for f in files or [] if f.file_id in saved]
+    if current and not any(state.cfg().get(x) in current for x in SPLIT_FIELDS):
+        state.update(**columns.assign_splits(current))  # by the files' names, as the loader does
+    known = sorted({*current, *(p for x in SPLIT_FIELDS if (p := state.cfg().get(x)))})
+    if known:
+        none = "(none: split from the training file)"
+        for col, name in zip(st.columns(3), SPLIT_FIELDS, strict=True):
+            with col:
+                options = known if name == "train_file" else [None, *known]
+                bound(
+                    name,
+                    st.selectbox,
+                    options=options,
+                    format_func=lambda p: none if p is None else Path(p).name,
+                    to_widget=lambda v, o=options: v if v in o else o[0],
+                )
+    else:
+        st.caption("No file uploaded yet.")
+    task_settings(data_sample() if known else None)
+
+
+# -- Dataset Selection ------------------------------------------------------------------------------
+if keys.DATASET_MODE not in st.session_state:
+    st.session_state[keys.DATASET_MODE] = current_mode()
+mode = st.radio(
+    "Dataset Selection",
+    [PREDEFINED, CUSTOM, UPLOAD],
+    key=keys.DATASET_MODE,
+    horizontal=True,
+    on_change=on_mode_change,
+    help="A dataset from the catalogue, a Hugging Face dataset (user/name) or a local folder, or files "
+    "you upload.",
+)
+with st.container(border=True):
+    {PREDEFINED: predefined, CUSTOM: custom, UPLOAD: upload}[mode]()
+
+
+# -- Preview Dataset -------------------------------------------------------------------------------
+def show_report(report: doctor.Report) -> None:
+    stats = report.stats or {}
+    splits = stats.get("splits", {})
+    if splits:
+        cols = st.columns(len(splits) + 2)
+        for col, (split, entry) in zip(cols, splits.items(), strict=False):
+            col.metric(f"{split.capitalize()} sequences", f"{entry.get('n', 0):,}")
+        cols[-2].metric("Errors", report.n_errors)
+        cols[-1].metric("Warnings", report.n_warnings)
+        facts = []
+        if stats.get("problem_type"):
+            facts.append(f"problem type **{stats['problem_type']}**")
+        if stats.get("num_labels") is not None:
+            facts.append(f"**{stats['num_labels']}** labels")
+        derived = stats.get("derived") or {}
+        if derived:
+            facts.append("split: " + "; ".join(sorted({str(v) for v in derived.values()})))
+        if facts:
+            st.markdown(" · ".join(facts))
+    if report.errors:
+        st.error(f"**{report.n_errors} problem(s) to fix before training**", icon=":material/error:")
+        for issue in report.errors:
+            st.markdown(f"- {page_text(issue.format())}")
+    if report.warnings:
+        with st.expander(f"{report.n_warnings} warning(s)", expanded=not report.errors):
+            for issue in report.warnings:
+                st.markdown(f"- {page_text(issue.format())}")
+    if splits:
+        show_distributions(stats, splits)
+    elif not report.errors:
+        st.info("The dataset has no rows to preview.")
+
+
+def show_distributions(stats: dict, splits: dict) -> None:
+    c1, c2 = st.columns(2)
+    with c1:
+        st.plotly_chart(charts.length_histogram(stats), width="stretch", key="len-hist")
+    with c2:
+        st.plotly_chart(charts.label_figure(stats), width="stretch", key="label-dist")
+    st.markdown("**Sample rows**")
+    tabs = st.tabs([s.capitalize() for s in splits])
+    for tab, entry in zip(tabs, splits.values(), strict=True):
+        with tab:
+            rows = entry.get("sample_rows") or []
+            if rows:
+                st.dataframe(
+                    pd.DataFrame(rows).rename(columns={"row": "Row", "aa_seq": "Sequence", "label": "Label"}),
+                    hide_index=True,
+                    width="stretch",
+                )
+            lengths = [entry.get(k) for k in ("length_min", "length_median", "length_max")]
+            if None not in lengths:
+                st.caption(
+                    f"Length (residues): min {lengths[0]}, median {fmt_value(float(lengths[1]), 0)}, "
+                    f"max {lengths[2]}"
+                )
+
+
+st.divider()
+if st.button("Preview Dataset", icon=":material/preview:", key="preview_dataset"):
+    with st.spinner("Reading and checking the dataset…"):
+        try:
+            report = doctor.check(state.cfg())
+        except VenusError as e:
+            report = None
+            show_error(e)
+    if report is not None:
+        st.session_state[keys.DATASET_PREVIEW] = (state.cfg().data, report)
+
+preview = st.session_state.get(keys.DATASET_PREVIEW)
+if preview is not None and preview[0] == state.cfg().data:
+    show_report(preview[1])
+else:
+    st.caption(
+        "Press Preview Dataset to see split sizes, sample rows, length and label distributions, "
+        "and any problem in the data."
+    )
