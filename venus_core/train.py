@@ -26,7 +26,12 @@ import numpy as np
 import torch
 
 from venus_core import distributed, rundir, vocab
-from venus_core.batching import padded_fraction, shard_batches
+from venus_core.batching import (
+    accumulation_group_sizes,
+    accumulation_weights,
+    padded_fraction,
+    shard_batches,
+)
 from venus_core.config import RunConfig
 from venus_core.datasets import resolve_task
 from venus_core.devices import autocast_dtype, pick_device, precision_name
@@ -463,6 +468,12 @@ def _train_epoch(loop: Loop, split: Encoded, epoch: int, state: LoopState, cache
     params = [p for p in loop.model.parameters() if p.requires_grad]
     loop.model.train()
     batches = _rank_batches(split, cfg, epoch, d)
+    # Each example weighs the same in an optimizer step, however the micro-batches are cut. The
+    # losses are means over a batch's examples (over its examples' labels for multi-label BCE: the
+    # same number per example), so weighting each mean by its example count is exact.
+    sizes = [len(b) for b in batches]
+    group_totals = distributed.all_sum(d, *accumulation_group_sizes(sizes, accum)) if sizes else []
+    weights = accumulation_weights(sizes, accum, group_totals, d.world_size)
     t0, loss_sum, n_seen, residues = time.time(), 0.0, 0, 0
     for i, (idx, inputs) in enumerate(iterate_batches(split, batches, cached, t.num_workers, loop.device)):
         if distributed.any_true(d, loop.stop()):
@@ -475,8 +486,10 @@ def _train_epoch(loop: Loop, split: Encoded, epoch: int, state: LoopState, cache
             with torch.autocast(loop.device.type, dtype=autocast, enabled=autocast is not None):
                 logits = loop.ddp(**inputs)
                 loss = criterion(logits.float(), split.targets[idx].to(loop.device))
-            objective = loss if loop.penalty is None else loss + loop.penalty()
-            loop.scaler.scale(objective / group_size).backward()
+            objective = loss * weights[i]
+            if loop.penalty is not None:  # a per-step regulariser: counted once per optimizer step
+                objective = objective + loop.penalty() / group_size
+            loop.scaler.scale(objective).backward()
         loss_sum += loss.item() * len(idx)
         n_seen += len(idx)
         residues += sum(split.residues[j] for j in idx)
