@@ -121,7 +121,7 @@ def task_settings() -> None:
         st.multiselect,
         "Metrics",
         options=valid,
-        format_func=metric_title,
+        format_func=lambda m: metric_title(m, problem_type),
         to_widget=lambda v: [m for m in (v or vocab.DEFAULT_METRICS[problem_type]) if m in valid],
         placeholder="the problem type's default metrics",
     )
@@ -179,8 +179,10 @@ with st.container(border=True):
         info = {
             "Problem type": e.problem_type,
             "Number of labels": str(e.num_labels),
-            "Metrics": ", ".join(metric_title(m) for m in e.metrics),
-            "Best epoch chosen by": f"validation {metric_title(e.monitor)} ({e.monitor_strategy})",
+            "Metrics": ", ".join(metric_title(m, e.problem_type) for m in e.metrics),
+            "Best epoch chosen by": (
+                f"validation {metric_title(e.monitor, e.problem_type)} ({e.monitor_strategy})"
+            ),
             "Source": "embedded, works offline"
             if e.source == "demo"
             else f"`{e.dataset}` on the Hugging Face hub",

@@ -19,6 +19,7 @@ from ui.widgets import (
     metric_title,
     model_label,
     page_setup,
+    run_problem_type,
     show_error,
 )
 from venus_core import rundir
@@ -64,7 +65,7 @@ history = pd.DataFrame(
         "Model": [model_label(r["model"]) if r.get("model") else "—" for r in runs],
         "Method": [r.get("method") or "—" for r in runs],
         "Best validation": [
-            f"{metric_title(r['monitor'])} {fmt_value(r['best_value'])}"
+            f"{metric_title(r['monitor'], r.get('problem_type'))} {fmt_value(r['best_value'])}"
             if r.get("monitor") and r.get("best_epoch")
             else "—"
             for r in runs
@@ -262,6 +263,8 @@ with tab_compare:
         help="Validation curves of several runs on one chart, and their test metrics side by side.",
     )
     summaries = [(by_dir[d]["name"], summarize(rundir.read_events(d))) for d in chosen]
+    kinds = {run_problem_type(rs) for _, rs in summaries}
+    compared = kinds.pop() if len(kinds) == 1 else None  # titles say "per label" for multi-label runs
     keys = ["val/loss"]
     for _, rs in summaries:
         keys += [f"val/{m}" for m in rs["metric_names"] if f"val/{m}" not in keys]
@@ -271,7 +274,7 @@ with tab_compare:
             keys,
             key="compare_key",
             format_func=lambda k: (
-                f"Validation {metric_title(k[4:]).lower() if k == 'val/loss' else metric_title(k[4:])}"
+                f"Validation {'loss' if k == 'val/loss' else metric_title(k[4:], compared)}"
             ),
         )
         st.plotly_chart(charts.compare_figure(summaries, key), width="stretch", key="compare-fig")
@@ -280,7 +283,7 @@ with tab_compare:
             table = pd.DataFrame(
                 {"Run": [n for n, _ in summaries]}
                 | {
-                    metric_title(m): [fmt_value((rs["test"] or {}).get(m)) for _, rs in summaries]
+                    metric_title(m, compared): [fmt_value((rs["test"] or {}).get(m)) for _, rs in summaries]
                     for m in names
                 }
             )

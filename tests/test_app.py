@@ -542,6 +542,30 @@ def test_train_page_charts_show_the_final_epoch(registry):
     assert "Accuracy" in test_table["Metric"].tolist()
 
 
+def test_multi_label_accuracy_is_named_per_label(registry, tiny_data, save_dir):
+    """On a multi-label run "accuracy" is the guide's per-label accuracy, and the screen says so."""
+    registry.train_fn = fake_train()
+    at = app()
+    at.session_state[state.CFG_KEY] = cfg(at).with_values(
+        dataset=str(tiny_data),
+        problem_type="multi_label_classification",
+        num_labels=3,
+        metrics=("accuracy", "subset_accuracy", "f1_max"),
+        run_name="ml",
+    )
+    goto(at, TRAIN)
+    at.button(key="start").click().run()
+    assert registry.latest().join(10)
+    at.run()
+    assert "Accuracy (per label)" in traces(at)
+    test_table = next(df.value for df in at.dataframe if "Metric" in df.value.columns)
+    assert test_table["Metric"].tolist()[:2] == ["Loss", "Accuracy (per label)"]
+    goto(at, DATASET)
+    assert "Subset accuracy" in at.multiselect(key="w.metrics").options
+    goto(at, RESULTS)
+    assert at.dataframe[0].value["Best validation"].tolist() == ["Accuracy (per label) 0.7500"]
+
+
 # -- the settings being edited live in the link too (reload, share) ---------------------------------
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import streamlit as st
 
 from ui import charts
-from ui.widgets import STATUS_ICONS, fmt_duration, fmt_params, fmt_value, metric_title
+from ui.widgets import STATUS_ICONS, fmt_duration, fmt_params, fmt_value, metric_title, run_problem_type
 from venus_core.export import metrics_frame, safe_csv
 
 PHASES = {
@@ -123,13 +123,14 @@ def best(s: dict[str, Any]) -> None:
         return
     c = st.columns([1, 1, 3])
     c[0].metric("Best epoch", str(b.get("epoch")))
-    c[1].metric(f"Validation {metric_title(b.get('monitor') or '')}", fmt_value(b.get("value")))
+    problem_type = run_problem_type(s)
+    c[1].metric(f"Validation {metric_title(b.get('monitor') or '', problem_type)}", fmt_value(b.get("value")))
     row = s.get("best_row") or {}
     values = {k[4:]: v for k, v in row.items() if k.startswith("val/")}
     if values:
         c[2].dataframe(
             {
-                "Validation metric": [metric_title(k) for k in values],
+                "Validation metric": [metric_title(k, problem_type) for k in values],
                 "Value": [fmt_value(v) for v in values.values()],
             },
             hide_index=True,
@@ -163,9 +164,9 @@ def test_results(s: dict[str, Any], run_name: str, key: str) -> None:
         else:
             st.caption("Computed on the test set with the best model when training ends.")
         return
-    frame = metrics_frame(test)
+    frame = metrics_frame(test, run_problem_type(s))
     shown = {
-        "Metric": [metric_title(m) for m in frame["metric"]],
+        "Metric": frame["title"].tolist(),
         "Value": [fmt_value(v) for v in test.values()],
     }
     c = st.columns([2, 1])

@@ -106,13 +106,16 @@ def fmt_params(n: Any) -> str:
     return f"{models.format_params(int(n))} ({int(n):,})"
 
 
-def metric_title(name: str) -> str:
+def metric_title(name: str, problem_type: str | None = None) -> str:
+    """The metric's name on screen: ``Accuracy (per label)`` when ``problem_type`` is multi-label."""
     from venus_core import vocab
 
-    if name == "loss":
-        return "Loss"
-    spec = vocab.METRICS.get(name)
-    return spec.title if spec else name
+    return vocab.metric_title(name, problem_type)
+
+
+def run_problem_type(s: dict[str, Any]) -> str | None:
+    """The problem type of a run summary (``jobs.summarize``), from its run_start config."""
+    return ((s.get("config") or {}).get("data") or {}).get("problem_type")
 
 
 def model_label(plm_model: str) -> str:

@@ -36,6 +36,7 @@ from venus_core.config import RunConfig
 from venus_core.datasets import resolve_task
 from venus_core.devices import autocast_dtype, pick_device, precision_name
 from venus_core.errors import VenusError
+from venus_core.export import metrics_frame
 from venus_core.methods import adalora_orthogonality, adalora_state, load_adalora_state
 from venus_core.metrics import compute_metrics, loss_fn, outputs_from_logits
 from venus_core.modeling import (
@@ -411,8 +412,8 @@ def _run(
         )
         test_metrics = {"loss": test_loss, **metrics}
         if d.is_main:
-            rows = [[k, v] for k, v in test_metrics.items()]
-            rundir.write_csv(run_dir / rundir.TEST_METRICS, ["metric", "value"], rows)
+            with rundir.atomic_path(run_dir / rundir.TEST_METRICS) as tmp:
+                metrics_frame(test_metrics, cfg.data.problem_type).to_csv(tmp, index=False)
             with rundir.atomic_path(run_dir / rundir.TEST_PREDICTIONS) as tmp:
                 predictions_frame(data.splits["test"], outputs, cfg).to_csv(tmp, index=False)
         log.emit("test", **{f"test/{k}": v for k, v in test_metrics.items()})
