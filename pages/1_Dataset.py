@@ -29,10 +29,12 @@ TASK_RESET = dict(
     monitor=None,
     monitor_strategy=None,
     normalize=None,
+    multi_label_format="indices",
     sequence_column_name="aa_seq",
     label_column_name="label",
 )
 entries = {e.name: e for e in datasets.catalogue_entries()}
+LABEL_FORMATS = {"indices": 'Class indices, e.g. "0,3"', "multi_hot": 'Multi-hot, e.g. "1,0,0,1"'}
 
 
 def current_mode() -> str:
@@ -79,6 +81,8 @@ def on_problem_type_change() -> None:
         values["num_labels"] = 1
     elif (state.cfg().data.num_labels or 0) < 2:
         values["num_labels"] = None
+    if problem_type != "multi_label_classification":
+        values["multi_label_format"] = "indices"  # multi-hot means something only for multi-label
     state.update(**values)
 
 
@@ -115,6 +119,15 @@ def task_settings() -> None:
                 value=None,
                 placeholder="inferred from the labels",
             )
+    if problem_type == "multi_label_classification":
+        bound(
+            "multi_label_format",
+            st.radio,
+            "Label format",
+            options=list(vocab.MULTI_LABEL_FORMATS),
+            format_func=LABEL_FORMATS.get,
+            horizontal=True,
+        )
     valid = [m for m, spec in vocab.METRICS.items() if problem_type in spec.problem_types]
     bound(
         "metrics",
