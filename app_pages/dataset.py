@@ -27,10 +27,12 @@ TASK_RESET = dict(
     monitor=None,
     monitor_strategy=None,
     normalize=None,
+    multi_label_format="indices",
     sequence_column_name="aa_seq",
     label_column_name="label",
 )
 entries = {e.name: e for e in datasets.catalogue_entries()}
+LABEL_FORMATS = {"indices": 'Class indices, e.g. "0,3"', "multi_hot": 'Multi-hot, e.g. "1,0,0,1"'}
 
 
 def current_mode() -> str:
@@ -77,6 +79,8 @@ def on_problem_type_change() -> None:
         values["num_labels"] = 1
     elif (state.cfg().data.num_labels or 0) < 2:
         values["num_labels"] = None
+    if problem_type != "multi_label_classification":
+        values["multi_label_format"] = "indices"  # multi-hot means something only for multi-label
     state.update(**values)
 
 
@@ -164,12 +168,20 @@ def task_settings(sample: pd.DataFrame | None) -> None:
                 value=None,
                 placeholder="inferred from the labels",
             )
+    if problem_type == "multi_label_classification":
+        bound(
+            "multi_label_format",
+            st.radio,
+            options=list(vocab.MULTI_LABEL_FORMATS),
+            format_func=LABEL_FORMATS.get,
+            horizontal=True,
+        )
     valid = [m for m, spec in vocab.METRICS.items() if problem_type in spec.problem_types]
     bound(
         "metrics",
         st.multiselect,
         options=valid,
-        format_func=metric_title,
+        format_func=lambda m: metric_title(m, problem_type),
         to_widget=lambda v: [m for m in (v or vocab.DEFAULT_METRICS[problem_type]) if m in valid],
         placeholder="the problem type's default metrics",
     )
@@ -204,8 +216,10 @@ def predefined() -> None:
     info = {
         "Problem type": e.problem_type,
         "Number of labels": str(e.num_labels),
-        "Metrics": ", ".join(metric_title(m) for m in e.metrics),
-        "Best epoch chosen by": f"validation {metric_title(e.monitor)} ({e.monitor_strategy})",
+        "Metrics": ", ".join(metric_title(m, e.problem_type) for m in e.metrics),
+        "Best epoch chosen by": (
+            f"validation {metric_title(e.monitor, e.problem_type)} ({e.monitor_strategy})"
+        ),
         "Source": "embedded, works offline" if e.source == "demo" else f"{e.dataset} on the Hugging Face hub",
     }
     if e.structure_source:

@@ -55,9 +55,8 @@ with left:
             started = datetime.fromtimestamp(r["started"]).strftime("%Y-%m-%d %H:%M") if r["started"] else "?"
             best = ""
             if r.get("best_value") is not None:
-                best = (
-                    f" · best validation {metric_title(r.get('monitor') or '')} {fmt_value(r['best_value'])}"
-                )
+                monitor = metric_title(r.get("monitor") or "", r.get("problem_type"))
+                best = f" · best validation {monitor} {fmt_value(r['best_value'])}"
             st.markdown(
                 f"`{r['name']}` — **{STATUS_TEXT.get(r['status'], r['status'])}** · started {started}{best}"
             )

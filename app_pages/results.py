@@ -11,7 +11,16 @@ import pandas as pd
 import streamlit as st
 
 from ui import charts, keys, nav, run_view, state
-from ui.widgets import STATUS_ICONS, bound, fmt_duration, fmt_value, metric_title, model_label, show_error
+from ui.widgets import (
+    STATUS_ICONS,
+    bound,
+    fmt_duration,
+    fmt_value,
+    metric_title,
+    model_label,
+    run_problem_type,
+    show_error,
+)
 from venus_core import predict, rundir
 from venus_core.config import RunConfig
 from venus_core.data import read_sequences_file, read_sequences_text
@@ -49,7 +58,7 @@ def history_table() -> None:
             "Model": [model_label(r["model"]) if r.get("model") else "—" for r in runs],
             "Method": [r.get("method") or "—" for r in runs],
             "Best validation": [
-                f"{metric_title(r['monitor'])} {fmt_value(r['best_value'])}"
+                f"{metric_title(r['monitor'], r.get('problem_type'))} {fmt_value(r['best_value'])}"
                 if r.get("monitor") and r.get("best_epoch")
                 else "—"
                 for r in runs
@@ -234,6 +243,8 @@ def compare_tab(opened: str, by_dir: dict) -> None:
     summaries = [(by_dir[d]["name"], disk_summary(d, rundir.events_stamp(Path(d)))) for d in chosen]
     if not summaries:
         return
+    kinds = {run_problem_type(rs) for _, rs in summaries}
+    compared = kinds.pop() if len(kinds) == 1 else None  # titles say "per label" for multi-label runs
     names = ["val/loss"]
     for _, rs in summaries:
         names += [f"val/{m}" for m in rs["metric_names"] if f"val/{m}" not in names]
@@ -241,9 +252,7 @@ def compare_tab(opened: str, by_dir: dict) -> None:
         "Curve",
         names,
         key=keys.COMPARE_KEY,
-        format_func=lambda k: (
-            f"Validation {metric_title(k[4:]).lower() if k == 'val/loss' else metric_title(k[4:])}"
-        ),
+        format_func=lambda k: f"Validation {'loss' if k == 'val/loss' else metric_title(k[4:], compared)}",
     )
     st.plotly_chart(charts.compare_figure(summaries, key), width="stretch", key="compare-fig")
     metrics = sorted({m for _, rs in summaries for m in (rs["test"] or {})})
@@ -251,7 +260,7 @@ def compare_tab(opened: str, by_dir: dict) -> None:
         table = pd.DataFrame(
             {"Run": [n for n, _ in summaries]}
             | {
-                metric_title(m): [fmt_value((rs["test"] or {}).get(m)) for _, rs in summaries]
+                metric_title(m, compared): [fmt_value((rs["test"] or {}).get(m)) for _, rs in summaries]
                 for m in metrics
             }
         )

@@ -235,6 +235,29 @@ def test_dataset_page_custom_fields_map_to_config(tiny_data):
     assert cfg(at).data.label_column_name == "y"
 
 
+def test_dataset_page_label_format_for_multi_label(tmp_path):
+    """Multi-hot files are refused as class indices with the way out, and accepted once the page's
+    Label format says so; the choice exists for multi-label only."""
+    rows = [("MKVLAAGIV", "1,0,0,1"), ("MKWLLPE", "0,1,0,0"), ("MKTAYIAK", "0,0,1,1")]
+    for split in ("train", "validation", "test"):
+        pd.DataFrame(rows * 4, columns=["aa_seq", "label"]).to_csv(tmp_path / f"{split}.csv", index=False)
+    at = goto(app(), DATASET)
+    at.radio(key="w.dataset_mode").set_value("Use Custom Dataset").run()
+    at.text_input(key="w.dataset").input(str(tmp_path)).run()
+    assert not [r for r in at.radio if r.key == "w.multi_label_format"]
+    at.selectbox(key="w.problem_type").set_value("multi_label_classification").run()
+    at.number_input(key="w.num_labels").set_value(4).run()
+    assert at.radio(key="w.multi_label_format").value == "indices"
+    at.button(key="preview_dataset").click().run()
+    assert "the labels look multi-hot" in texts(at) and "Label format" in texts(at)
+    at.radio(key="w.multi_label_format").set_value("multi_hot").run()
+    assert cfg(at).data.multi_label_format == "multi_hot"
+    at.button(key="preview_dataset").click().run()
+    assert {m.label: m.value for m in at.metric}["Errors"] == "0"
+    at.selectbox(key="w.problem_type").set_value("single_label_classification").run()
+    assert cfg(at).data.multi_label_format == "indices"
+
+
 def test_dataset_page_upload_one_file_is_split(save_dir, tiny_data):
     at = goto(app(), DATASET)
     at.radio(key="w.dataset_mode").set_value("Upload Local Files").run()
@@ -554,6 +577,30 @@ def test_train_page_charts_show_the_final_epoch(registry):
     assert found["Accuracy"]["x"] == [1] and found["Accuracy"]["y"] == [0.75]
     test_table = next(df.value for df in at.dataframe if "Metric" in df.value.columns)
     assert "Accuracy" in test_table["Metric"].tolist()
+
+
+def test_multi_label_accuracy_is_named_per_label(registry, tiny_data, save_dir):
+    """On a multi-label run "accuracy" is the guide's per-label accuracy, and the screen says so."""
+    registry.train_fn = fake_train()
+    at = app()
+    at.session_state[keys.CFG] = cfg(at).with_values(
+        dataset=str(tiny_data),
+        problem_type="multi_label_classification",
+        num_labels=3,
+        metrics=("accuracy", "subset_accuracy", "f1_max"),
+        run_name="ml",
+    )
+    goto(at, TRAIN)
+    at.button(key="start").click().run()
+    assert registry.latest().join(10)
+    at.run()
+    assert "Accuracy (per label)" in traces(at)
+    test_table = next(df.value for df in at.dataframe if "Metric" in df.value.columns)
+    assert test_table["Metric"].tolist()[:2] == ["Loss", "Accuracy (per label)"]
+    goto(at, DATASET)
+    assert "Subset accuracy" in at.multiselect(key="w.metrics").options
+    goto(at, RESULTS)
+    assert at.dataframe[0].value["Best validation"].tolist() == ["Accuracy (per label) 0.7500"]
 
 
 # -- the settings being edited live in the link too (reload, share) ---------------------------------

@@ -37,7 +37,7 @@ def test_train_evaluate_predict(tiny_esm, data_dir, tmp_path):
     assert out.returncode == 0, out.stderr
     assert "Traceback" not in out.stderr and "completed" in out.stderr
     run = tmp_path / "r1"
-    reported = dict(pd.read_csv(run / "test_metrics.csv").values)
+    reported = rundir.read_test_metrics(run)
 
     ev = cli("evaluate", "--run_dir", str(run), "--test_file", str(data_dir / "test.csv"))
     assert ev.returncode == 0, ev.stderr

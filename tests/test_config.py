@@ -166,6 +166,10 @@ def test_preview_command_multi_gpu():
         ({"problem_type": "single_label_classification", "num_labels": 1}, "needs num_labels >= 2"),
         ({"problem_type": "regression", "metrics": "accuracy"}, "does not apply to regression"),
         ({"metrics": "foo"}, "Unknown metric 'foo'"),
+        (
+            {"problem_type": "single_label_classification", "metrics": "accuracy,exact_match"},
+            "Metric 'subset_accuracy' does not apply to single_label_classification",
+        ),
         ({"monitor": "mcc", "metrics": "accuracy"}, "not among the computed metrics"),
         ({"run_name": "../evil"}, "must be a plain file or folder name"),
         ({"output_model_name": "/etc/passwd"}, "must be a plain file or folder name"),

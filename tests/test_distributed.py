@@ -82,8 +82,8 @@ def test_two_gloo_ranks_match_one_process(tiny_esm, tmp_path):
     test = pd.read_csv(data / "test.csv")
     assert list(preds["aa_seq"]) == list(test["aa_seq"])
     # Same global batch (2 x 8 vs 16): close, not identical (batches are composed differently).
-    a = dict(pd.read_csv(run / "test_metrics.csv").values)
-    b = dict(pd.read_csv(tmp_path / "single" / "test_metrics.csv").values)
+    a = rundir.read_test_metrics(run)
+    b = rundir.read_test_metrics(tmp_path / "single")
     assert a["accuracy"] == pytest.approx(b["accuracy"], abs=0.15)
     assert a["auroc"] == pytest.approx(b["auroc"], abs=0.1)
 
@@ -110,8 +110,8 @@ def test_fsdp_trains_like_ddp_and_saves_whole_tensors(tiny_esm, toy, tmp_path):
         torchrun(*flags(tiny_esm, toy, tmp_path, name, 8), "--training_method", "full", *accumulate, *extra)
     start = next(e for e in rundir.read_events(tmp_path / "fsdp") if e["type"] == "run_start")
     assert start["fsdp"] is True and start["world_size"] == 2
-    a = dict(pd.read_csv(tmp_path / "ddp" / "test_metrics.csv").values)
-    b = dict(pd.read_csv(tmp_path / "fsdp" / "test_metrics.csv").values)
+    a = rundir.read_test_metrics(tmp_path / "ddp")
+    b = rundir.read_test_metrics(tmp_path / "fsdp")
     assert a == pytest.approx(b, abs=1e-5)
     ddp_w, fsdp_w = (load_file(str(tmp_path / n / "model.safetensors")) for n in ("ddp", "fsdp"))
     assert ddp_w.keys() == fsdp_w.keys()

@@ -46,4 +46,13 @@ def test_metrics_frame_handles_undefined_and_negative():
     assert frame["metric"].tolist() == ["accuracy", "mcc", "auroc", "f1"]
     assert frame["value"].iloc[1] == -0.1 and pd.isna(frame["value"].iloc[2])
     text = safe_csv(frame).decode()
-    assert text.splitlines()[0] == "metric,value" and "mcc,-0.1" in text and "auroc,\n" in text + "\n"
+    assert text.splitlines()[0] == "metric,value,title" and "mcc,-0.1,MCC" in text and "auroc,,AUROC" in text
+
+
+def test_metrics_frame_names_what_each_metric_measures():
+    metrics = {"loss": 0.2, "accuracy": 0.81, "subset_accuracy": 0.1}
+    multi = metrics_frame(metrics, "multi_label_classification")
+    assert multi["title"].tolist() == ["Loss", "Accuracy (per label)", "Subset accuracy"]
+    assert multi["metric"].tolist() == ["loss", "accuracy", "subset_accuracy"]  # keys stay the guide's
+    single = metrics_frame({"accuracy": 0.9}, "single_label_classification")
+    assert single["title"].tolist() == ["Accuracy"]

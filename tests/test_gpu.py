@@ -6,7 +6,6 @@ from __future__ import annotations
 import subprocess
 import sys
 
-import pandas as pd
 import pytest
 import torch
 from conftest import train_flags, write_toy_dataset
@@ -42,7 +41,7 @@ def _train(prefix: list[str], model, data, out, name, *extra: str) -> dict[str, 
         [*prefix, "-m", "venus_core", "train", *flags], capture_output=True, text=True, timeout=900
     )
     assert run.returncode == 0, run.stderr[-3000:]
-    return dict(pd.read_csv(out / name / "test_metrics.csv").values)
+    return rundir.read_test_metrics(out / name)
 
 
 @pytest.mark.parametrize("method", ["full", "plm-lora", "plm-qlora", "freeze"])

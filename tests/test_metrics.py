@@ -113,6 +113,31 @@ def test_multilabel_matches_sklearn(seed: int) -> None:
     assert got == pytest.approx(want, abs=1e-6)
 
 
+@pytest.mark.parametrize("seed", SEEDS)
+def test_subset_accuracy_is_sklearns_multilabel_accuracy(seed: int) -> None:
+    probs, y = _multi_label_data(seed, 89, 6)
+    got = compute_metrics(ML, ["subset_accuracy", "exact_match"], probs, y, 6)
+    assert list(got) == ["subset_accuracy"]  # the alias is the same metric
+    # sklearn's accuracy_score on indicator arrays is the exact-match (subset) accuracy.
+    assert got["subset_accuracy"] == pytest.approx(accuracy_score(y.astype(int), (probs > 0.5).astype(int)))
+
+
+def test_per_label_and_subset_accuracy_part_on_sparse_labels() -> None:
+    """On a sparse label set a model that predicts nothing is ~97% "accurate" per label but gets
+    no protein right: the two metrics say different things, and each is named for what it is."""
+    rng = np.random.default_rng(0)
+    y = np.zeros((200, 30), dtype=np.float32)
+    y[np.arange(200), rng.integers(0, 30, 200)] = 1  # one GO-like term per protein
+    nothing = np.full(y.shape, 0.1)
+    got = compute_metrics(ML, ["accuracy", "subset_accuracy"], nothing, y, 30)
+    assert got["accuracy"] == pytest.approx(29 / 30) and got["subset_accuracy"] == 0.0
+    assert vocab.metric_title("accuracy", ML) == "Accuracy (per label)"
+    assert vocab.metric_title("accuracy", SL) == vocab.metric_title("accuracy") == "Accuracy"
+    assert vocab.metric_title("subset_accuracy", ML) == "Subset accuracy"
+    assert vocab.metric_title("loss") == "Loss" and vocab.metric_title("custom") == "custom"
+    assert vocab.METRICS["subset_accuracy"].problem_types == (ML,)
+
+
 def _fmax_reference(scores: np.ndarray, truth: np.ndarray, thresholds: np.ndarray) -> float:
     """Straight-from-the-definition CAFA Fmax, written independently of the implementation."""
     scores, truth = np.asarray(scores, np.float64), np.asarray(truth, np.float64)
@@ -235,7 +260,7 @@ def test_multiclass_auroc_averages_over_present_classes() -> None:
 
 @pytest.mark.parametrize(
     ("problem_type", "name"),
-    [(SL, "nope"), (SL, "f1_max"), (REG, "accuracy"), (ML, "mse")],
+    [(SL, "nope"), (SL, "f1_max"), (REG, "accuracy"), (ML, "mse"), (SL, "subset_accuracy")],
 )
 def test_unknown_or_inapplicable_metric_raises(problem_type: str, name: str) -> None:
     with pytest.raises(ValueError):

@@ -86,7 +86,7 @@ def test_matrix_esm(tiny_esm, toy_data, tmp_path, method, problem_type, pooling)
     assert {"run_start", "step", "epoch", "best", "test"} <= {e["type"] for e in events}
     # The reported test metrics equal a recomputation from test_predictions.csv.
     preds = pd.read_csv(run / "test_predictions.csv", keep_default_na=False)
-    reported = dict(pd.read_csv(run / "test_metrics.csv").values)
+    reported = rundir.read_test_metrics(run)
     recomputed = recompute(preds, cfg, problem_type)
     for name, value in recomputed.items():
         if math.isnan(value):

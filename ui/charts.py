@@ -13,7 +13,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from ui.widgets import metric_title
+from ui.widgets import metric_title, run_problem_type
 
 COLORS = ["#1f5fa8", "#d9730d", "#2e8540", "#b03a2e", "#6c4f9e", "#8c6d31", "#00838f", "#c2185b"]
 HEIGHT = 340
@@ -146,7 +146,7 @@ def metrics_figure(s: dict[str, Any]) -> go.Figure:
             x=epochs,
             y=[_num(r.get(f"val/{name}")) for r in s["epochs"]],
             mode="lines+markers",
-            name=metric_title(name),
+            name=metric_title(name, run_problem_type(s)),
             line={"color": COLORS[i % len(COLORS)]},
             secondary_y=bool(name in right and len(names) > 1),
         )
@@ -171,10 +171,10 @@ def compare_figure(runs: list[tuple[str, dict[str, Any]]], key: str) -> go.Figur
         )
     split, _, metric = key.partition("/")
     label = {"val": "Validation", "train": "Training"}.get(split, split)
+    kinds = {run_problem_type(s) for _, s in runs}
+    title = metric_title(metric, kinds.pop() if len(kinds) == 1 else None)
     fig.update_xaxes(title_text="Epoch", rangemode="tozero")
-    fig.update_yaxes(
-        title_text=f"{label} {metric_title(metric).lower() if metric == 'loss' else metric_title(metric)}"
-    )
+    fig.update_yaxes(title_text=f"{label} {title.lower() if metric == 'loss' else title}")
     return _layout(fig)
 
 

@@ -20,6 +20,7 @@ from ui.widgets import (
     fmt_value,
     metric_title,
     model_label,
+    run_problem_type,
 )
 from venus_core.config import RunConfig
 from venus_core.export import metrics_frame, safe_csv
@@ -172,13 +173,14 @@ def best(s: dict[str, Any]) -> None:
         return
     c = st.columns([1, 1, 3])
     c[0].metric("Best epoch", "—" if b.get("epoch") is None else str(b.get("epoch")))
-    c[1].metric(f"Validation {metric_title(b.get('monitor') or '')}", fmt_value(b.get("value")))
+    problem_type = run_problem_type(s)
+    c[1].metric(f"Validation {metric_title(b.get('monitor') or '', problem_type)}", fmt_value(b.get("value")))
     row = s.get("best_row") or {}
     values = {k[4:]: v for k, v in row.items() if k.startswith("val/")}
     if values:
         c[2].dataframe(
             {
-                "Validation metric": [metric_title(k) for k in values],
+                "Validation metric": [metric_title(k, problem_type) for k in values],
                 "Value": [fmt_value(v) for v in values.values()],
             },
             hide_index=True,
@@ -212,9 +214,9 @@ def test_results(s: dict[str, Any], run_name: str, key: str) -> None:
         else:
             st.caption("Computed on the test set with the best model when training ends.")
         return
-    frame = metrics_frame(test)
+    frame = metrics_frame(test, run_problem_type(s))
     shown = {
-        "Metric": [metric_title(m) for m in frame["metric"]],
+        "Metric": frame["title"].tolist(),
         "Value": [fmt_value(v) for v in test.values()],
     }
     c = st.columns([2, 1])

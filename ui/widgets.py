@@ -107,21 +107,20 @@ def fmt_params(n: Any) -> str:
     return f"{models.format_params(int(n))} ({int(n):,})"
 
 
-def metric_title(name: str) -> str:
-    if name == "loss":
-        return "Loss"
-    spec = vocab.METRICS.get(name)
-    return spec.title if spec else name
+def metric_title(name: str, problem_type: str | None = None) -> str:
+    """The metric's name on screen: ``Accuracy (per label)`` when ``problem_type`` is multi-label."""
+    return vocab.metric_title(name, problem_type)
+
+
+def run_problem_type(s: dict[str, Any]) -> str | None:
+    """The problem type of a run summary (``run_summary``), from its run_start config."""
+    return ((s.get("config") or {}).get("data") or {}).get("problem_type")
 
 
 def model_label(plm_model: str) -> str:
     entry = models.find_entry(plm_model)
     if entry is not None:
-        return (
-            f"{entry.name.split(' ')[0]} (embedded)"
-            if entry.source == "embedded"
-            else entry.name
-        )
+        return f"{entry.name.split(' ')[0]} (embedded)" if entry.source == "embedded" else entry.name
     return Path(plm_model).name or plm_model
 
 

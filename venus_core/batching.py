@@ -77,6 +77,26 @@ def padded_fraction(batches: Sequence[Sequence[int]], lengths: Sequence[int]) ->
     return 0.0 if total == 0 else (total - real) / total
 
 
+def accumulation_group_sizes(batch_sizes: Sequence[int], accum: int) -> list[int]:
+    """Examples in each gradient-accumulation group: batches ``0..accum-1``, ``accum..``, ...
+    (the last group may have fewer batches)."""
+    return [sum(batch_sizes[g : g + accum]) for g in range(0, len(batch_sizes), accum)]
+
+
+def accumulation_weights(
+    batch_sizes: Sequence[int], accum: int, group_totals: Sequence[float], world_size: int = 1
+) -> list[float]:
+    """The factor of each micro-batch's mean loss that makes an accumulation group's summed
+    gradient the gradient of one batch of all the group's examples: ``n_batch / n_group``.
+
+    Dividing by the number of micro-batches instead weighs a batch of 2 like a batch of 6 (token
+    batching makes them uneven). ``group_totals`` are the groups' example counts over every
+    data-parallel process (the sum of each process's ``accumulation_group_sizes``); DDP then
+    averages the processes' gradients, hence the factor ``world_size``.
+    """
+    return [world_size * n / group_totals[i // accum] for i, n in enumerate(batch_sizes)]
+
+
 def shard_batches(batches: Sequence[list[int]], rank: int, world_size: int, *, pad: bool) -> list[list[int]]:
     """The batches of one data-parallel rank (rank ``r`` takes batches ``r, r + W, ...``).
 

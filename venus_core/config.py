@@ -100,6 +100,14 @@ class DataConfig:
         choices=tuple(vocab.METRICS),
         label="Metrics",
     )
+    multi_label_format: str = _f(
+        "indices",
+        "Multi-label only: how the label column lists a protein's labels. 'indices': the class "
+        "indices that apply, \"0,3\" (the guide's format). 'multi_hot': one 0/1 per label, "
+        '"1,0,0,1" (num_labels entries).',
+        choices=vocab.MULTI_LABEL_FORMATS,
+        label="Label format",
+    )
     sequence_column_name: str = _f(
         "aa_seq", "Column holding the amino-acid sequence.", label="Sequence column"
     )
@@ -500,6 +508,13 @@ def _problems(cfg: RunConfig) -> list[str]:
         elif d.problem_type and d.problem_type not in vocab.METRICS[metric].problem_types:
             valid = [k for k, s in vocab.METRICS.items() if d.problem_type in s.problem_types]
             p.append(f"Metric '{metric}' does not apply to {d.problem_type}; use one of {', '.join(valid)}.")
+    choice("multi_label_format", d.multi_label_format, vocab.MULTI_LABEL_FORMATS)
+    if (
+        d.multi_label_format == "multi_hot"
+        and d.problem_type
+        and d.problem_type != "multi_label_classification"
+    ):
+        p.append("multi_label_format multi_hot only applies to multi-label labels; set it to indices.")
     choice("normalize", d.normalize, vocab.NORMALIZATIONS)
     if d.normalize and d.problem_type and d.problem_type != "regression":
         p.append("normalize only applies to regression labels; unset it for classification.")

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from venus_core import assets, vocab
+from venus_core import assets, label_formats, vocab
 from venus_core import datasets as catalogue  # not Hugging Face's `datasets`, imported as `hf`
 from venus_core.config import RunConfig
 from venus_core.doctor import Report
@@ -86,6 +86,7 @@ class LabelCodec:
     num_labels: int
     label_names: tuple[str, ...] | None = None
     normalization: dict[str, Any] | None = None  # {"method": "standard", "mean", "std"} or min_max
+    multi_label_format: str = label_formats.INDICES  # how a multi-label file lists labels
 
     def normalize(self, values: Any) -> np.ndarray:
         """Label units -> training units (identity without normalisation)."""
@@ -109,7 +110,7 @@ class LabelCodec:
 
     def parse(self, value: Any) -> int | tuple[int, ...] | float:
         """One label (as read from a file) -> its target in label units; ValueError if invalid."""
-        target, problem = parse_label(value, self.problem_type)
+        target, problem = parse_label(value, self.problem_type, self.multi_label_format, self.num_labels)
         if problem:
             raise ValueError(problem)
         problem = _range_problem(target, self.problem_type, self.num_labels)
@@ -123,6 +124,7 @@ class LabelCodec:
             "num_labels": self.num_labels,
             "label_names": list(self.label_names) if self.label_names else None,
             "normalization": dict(self.normalization) if self.normalization else None,
+            "multi_label_format": self.multi_label_format,
         }
 
     @staticmethod
@@ -134,6 +136,8 @@ class LabelCodec:
             num_labels=int(d["num_labels"]),
             label_names=tuple(names) if names else None,
             normalization=dict(d["normalization"]) if d.get("normalization") else None,
+            # codecs written before the format was recorded are indices (the only format then)
+            multi_label_format=d.get("multi_label_format") or label_formats.INDICES,
         )
 
 
@@ -167,6 +171,7 @@ class TaskData:
     label_names: list[str] | None = None
     normalization: dict[str, Any] | None = None
     derived: dict[str, str] = field(default_factory=dict)
+    multi_label_format: str = label_formats.INDICES
 
     @property
     def codec(self) -> LabelCodec:
@@ -175,6 +180,7 @@ class TaskData:
             self.num_labels,
             tuple(self.label_names) if self.label_names else None,
             self.normalization,
+            self.multi_label_format,
         )
 
     @property
@@ -279,7 +285,11 @@ def load_eval_data(cfg: RunConfig, path: str | Path, codec: LabelCodec) -> TaskD
     the file's own), so evaluation runs the same code as the test step of training.
     """
     report = Report()
-    cfg = cfg.with_values(problem_type=codec.problem_type, num_labels=codec.num_labels)
+    cfg = cfg.with_values(
+        problem_type=codec.problem_type,
+        num_labels=codec.num_labels,
+        multi_label_format=codec.multi_label_format,
+    )
     df = _read_table(Path(path), "test", report)
     raw = RawData({}, {})
     if df is not None:
@@ -357,20 +367,26 @@ def first_bad_residue(seq: str) -> tuple[int, str] | None:
     return (m.start() + 1, m.group()) if m else None
 
 
-def parse_label(value: Any, problem_type: str) -> tuple[Any, str | None]:
+def parse_label(
+    value: Any,
+    problem_type: str,
+    multi_label_format: str = label_formats.INDICES,
+    num_labels: int | None = None,
+) -> tuple[Any, str | None]:
     """Parse one label for a problem type: ``(target, None)`` or ``(None, problem)``.
 
     single-label: an integer class index ("1" and "1.0" accepted); multi-label: comma-separated
-    indices "0,3,7" or a JSON list "[0, 3]" (sorted, de-duplicated tuple); regression: a finite
-    float. Ranges are not checked here (``num_labels`` may still be unknown).
+    indices "0,3,7" or a JSON list "[0, 3]", or with ``multi_label_format="multi_hot"`` one 0/1
+    per label "1,0,0,1" (either way a sorted, de-duplicated tuple of indices); regression: a finite
+    float. Index ranges are not checked here (``num_labels`` may still be unknown).
     """
     if _is_missing(value):
         return None, "missing label"
     if problem_type == "single_label_classification":
-        k = _as_int(value)
+        k = label_formats.as_class_index(value)
         return (k, None) if k is not None else (None, "label is not an integer class index")
     if problem_type == "multi_label_classification":
-        return _parse_multi(value)
+        return label_formats.parse_multi_label(value, multi_label_format, num_labels)
     if problem_type == "regression":
         try:
             x = float(value.strip() if isinstance(value, str) else value)
@@ -965,18 +981,34 @@ def _build(raw: RawData, cfg: RunConfig, report: Report, *, codec: LabelCodec | 
     d = cfg.data
     problem_type = d.problem_type if d.problem_type in vocab.PROBLEM_TYPES else None
     given_num_labels = codec.num_labels if codec else _valid_num_labels(problem_type, d.num_labels)
+    label_format = codec.multi_label_format if codec else d.multi_label_format
     required = cfg.method.structure_seq if cfg.method.training_method == "ses-adapter" else ()
-    splits: dict[str, pd.DataFrame] = {}
-    for name, df in raw.splits.items():
-        splits[name] = _clean_split(
-            df, name, raw.sources[name], raw.columns.get(name, []), cfg, required, report
-        )
+    splits = {
+        name: _clean_split(df, name, raw.sources[name], raw.columns.get(name, []), cfg, required, report)
+        for name, df in raw.splits.items()
+    }
+    multi_label = problem_type == "multi_label_classification"
+    multi_hot = multi_label and label_format == label_formats.MULTI_HOT
+    if multi_hot and given_num_labels is None and d.num_labels is None:
+        # Multi-hot labels say how many labels there are.
+        labels = [v for df in splits.values() for v in df["label"]]
+        given_num_labels = label_formats.infer_num_labels(labels, d.label_column_name, report)
+    for name, df in splits.items():
+        df["target"] = None
         if problem_type:
-            splits[name]["target"] = _parse_labels(
-                splits[name], raw.sources[name], d.label_column_name, problem_type, report
+            df["target"] = _parse_labels(
+                df,
+                raw.sources[name],
+                d.label_column_name,
+                problem_type,
+                report,
+                label_format,
+                given_num_labels,
             )
-        else:
-            splits[name]["target"] = None
+        if multi_label and label_format == label_formats.INDICES:
+            label_formats.check_not_multi_hot(
+                df, raw.sources[name], d.label_column_name, given_num_labels, report
+            )
 
     num_labels = given_num_labels
     if problem_type and num_labels is None and d.num_labels is None:
@@ -998,6 +1030,7 @@ def _build(raw: RawData, cfg: RunConfig, report: Report, *, codec: LabelCodec | 
         label_names=list(codec.label_names) if codec and codec.label_names else raw.label_names,
         normalization=normalization,
         derived=dict(raw.derived),
+        multi_label_format=label_format,
     )
     for df in splits.values():
         df["target"] = _typed_targets(df["target"], problem_type, task if normalization else None)
@@ -1097,15 +1130,23 @@ def _check_sequence(value: Any, row: int, src: str, col: str, report: Report) ->
     return seq
 
 
-def _parse_labels(df: pd.DataFrame, src: str, col: str, problem_type: str, report: Report) -> pd.Series:
+def _parse_labels(
+    df: pd.DataFrame,
+    src: str,
+    col: str,
+    problem_type: str,
+    report: Report,
+    label_format: str = label_formats.INDICES,
+    num_labels: int | None = None,
+) -> pd.Series:
     fixes = {
         "single_label_classification": "use an integer class index (0, 1, 2, ...)",
-        "multi_label_classification": 'use comma-separated class indices in quotes, e.g. "0,3,7"',
+        "multi_label_classification": label_formats.FIXES[label_format],
         "regression": "use a finite number such as 0.75 or -1.2",
     }
     targets = []
     for value, row in zip(df["label"], df["row"], strict=True):
-        target, problem = parse_label(value, problem_type)
+        target, problem = parse_label(value, problem_type, label_format, num_labels)
         if problem:
             missing = problem == "missing label"
             report.error(
@@ -1238,52 +1279,6 @@ def _is_missing(value: Any) -> bool:
     if isinstance(value, numbers.Real) and not isinstance(value, numbers.Integral):
         return math.isnan(value)
     return False
-
-
-def _as_int(value: Any) -> int | None:
-    """An integer class index from 1, "1", "1.0", 1.0; None otherwise."""
-    if isinstance(value, (bool, np.bool_)):
-        return None
-    if isinstance(value, numbers.Integral):
-        return int(value)
-    if isinstance(value, str):
-        s = value.strip()
-        try:
-            return int(s)
-        except ValueError:
-            pass
-        try:
-            value = float(s)
-        except ValueError:
-            return None
-    if isinstance(value, numbers.Real) and math.isfinite(value) and float(value).is_integer():
-        return int(value)
-    return None
-
-
-def _parse_multi(value: Any) -> tuple[Any, str | None]:
-    bad = (None, 'label is not a list of class indices such as "0,3,7"')
-    if isinstance(value, str):
-        s = value.strip()
-        if s.startswith("["):
-            try:
-                items = json.loads(s)
-            except json.JSONDecodeError:
-                return bad
-            if not isinstance(items, list):
-                return bad
-        else:
-            items = [p for p in s.split(",")]
-    elif isinstance(value, (list, tuple, np.ndarray)):
-        items = list(value)
-    elif isinstance(value, numbers.Real):
-        items = [value]
-    else:
-        return bad
-    indices = [_as_int(x) for x in items]
-    if any(k is None for k in indices):
-        return bad
-    return tuple(sorted(set(indices))), None
 
 
 def _count(n: int, noun: str) -> str:

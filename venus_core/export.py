@@ -16,6 +16,8 @@ from typing import Any
 
 import pandas as pd
 
+from venus_core.vocab import metric_title
+
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
@@ -46,14 +48,20 @@ def safe_csv(frame: pd.DataFrame) -> bytes:
     return neutralize_frame(frame).to_csv(index=False).encode("utf-8")
 
 
-def metrics_frame(metrics: Mapping[str, Any] | Iterable[tuple[str, Any]]) -> pd.DataFrame:
-    """A two-column (metric, value) table; undefined values (None/NaN) stay empty cells."""
+def metrics_frame(
+    metrics: Mapping[str, Any] | Iterable[tuple[str, Any]], problem_type: str | None = None
+) -> pd.DataFrame:
+    """A (metric, value, title) table; undefined values (None/NaN) stay empty cells.
+
+    ``metric`` is the key (``accuracy``), ``title`` what it measures for ``problem_type``
+    (``Accuracy (per label)`` on multi-label), so a spreadsheet says which accuracy it holds.
+    """
     items = metrics.items() if isinstance(metrics, Mapping) else metrics
     rows = []
     for name, value in items:
         if isinstance(value, float) and math.isnan(value):
             value = None
-        rows.append({"metric": str(name), "value": value})
-    frame = pd.DataFrame(rows, columns=["metric", "value"])
+        rows.append({"metric": str(name), "value": value, "title": metric_title(str(name), problem_type)})
+    frame = pd.DataFrame(rows, columns=["metric", "value", "title"])
     frame["value"] = pd.to_numeric(frame["value"], errors="coerce")
     return frame

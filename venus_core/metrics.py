@@ -234,6 +234,11 @@ def _auroc(problem_type: str, outputs: Tensor, targets: Tensor, num_labels: int)
     return _auroc_single_label(outputs, targets, num_labels)
 
 
+def _subset_accuracy(problem_type: str, outputs: Tensor, targets: Tensor, num_labels: int) -> float:
+    # Exact match: a protein counts only when every one of its labels is right.
+    return _float(tmc.multilabel_exact_match(outputs, targets, num_labels=num_labels, threshold=0.5))
+
+
 def _f1_max(problem_type: str, outputs: Tensor, targets: Tensor, num_labels: int) -> float:
     return f1_max(outputs, targets)
 
@@ -265,6 +270,7 @@ METRIC_FUNCTIONS: dict[str, MetricFn] = {
         lambda p, t, c: tmc.multilabel_matthews_corrcoef(p, t, num_labels=c, threshold=0.5),
     ),
     "auroc": _auroc,
+    "subset_accuracy": _subset_accuracy,
     "f1_max": _f1_max,
     "spearman_corr": _spearman,
     "mse": _mse,
@@ -288,7 +294,8 @@ def compute_metrics(
     Single-label with 2 classes is a binary task on ``outputs[:, 1]`` (precision/recall/F1 of class
     1); with more classes precision/recall/F1 are *macro* averages (micro would equal accuracy) and
     AUROC is one-vs-rest macro over the classes present. Multi-label: threshold 0.5, macro over
-    labels (accuracy = mean per-label accuracy; MCC pooled over all pairs), plus ``f1_max``.
+    labels (accuracy = mean per-label accuracy; MCC pooled over all pairs), plus ``f1_max`` and
+    ``subset_accuracy`` (the fraction of proteins whose whole label set is right).
 
     Returns ``{canonical_name: float}``; an undefined metric is NaN. Raises ``ValueError`` only for
     a caller bug: an unknown metric, one that does not apply to ``problem_type``, or outputs and

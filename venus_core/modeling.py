@@ -297,6 +297,12 @@ def load_trainable(model: ProteinModel, path: Path) -> None:
     expected = set(trainable_names(model))
     missing, unexpected = expected - set(state), set(state) - expected
     if missing or unexpected:
+        if any(n.startswith("ses.") for n in state) and any(n.startswith("ses.") for n in expected):
+            raise VenusError(
+                f"Checkpoint {path} holds an SES-Adapter of another design: runs trained before the "
+                "adapter followed the published SES-Adapter (structure letters as queries, rotary "
+                "positions, chained kinds) cannot be loaded. Train the run again."
+            )
         raise VenusError(
             f"Checkpoint {path} does not fit this model ({len(missing)} missing, {len(unexpected)} "
             "unexpected tensors): was it written by a run with another model or method?"

@@ -18,6 +18,7 @@ from venus_core.batching import make_batches
 from venus_core.config import RunConfig
 from venus_core.embedding_cache import SplitFeatures
 from venus_core.errors import VenusError
+from venus_core.label_formats import format_multi_hot
 from venus_core.methods import get_method
 
 
@@ -188,7 +189,8 @@ def predictions_frame(
     """The input columns (aa_seq, label if present), then ``prediction`` and per-class probabilities.
 
     single-label: ``prediction`` is the class index and ``prob_<k>`` each class's probability;
-    multi-label: ``prob_<k>`` per label and ``prediction`` the comma-separated labels over 0.5;
+    multi-label: ``prob_<k>`` per label and ``prediction`` the labels over 0.5, written like the
+    labels (``multi_label_format``): comma-separated indices "0,3", or multi-hot "1,0,0,1";
     regression: ``prediction`` in label units.
     """
     cols = [c for c in ("id", "aa_seq", "label") if c in frame.columns]
@@ -199,7 +201,11 @@ def predictions_frame(
         for k in range(outputs.shape[1]):
             out[f"prob_{k}"] = outputs[:, k]
     elif pt == "multi_label_classification":
-        out["prediction"] = [",".join(str(k) for k in np.flatnonzero(row > 0.5)) for row in outputs]
+        chosen = [np.flatnonzero(row > 0.5) for row in outputs]
+        if cfg.data.multi_label_format == "multi_hot":
+            out["prediction"] = [format_multi_hot(c, outputs.shape[1]) for c in chosen]
+        else:
+            out["prediction"] = [",".join(str(k) for k in c) for c in chosen]
         for k in range(outputs.shape[1]):
             out[f"prob_{k}"] = outputs[:, k]
     else:

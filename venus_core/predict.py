@@ -42,7 +42,11 @@ def load_run(run_dir: str | Path, checkpoint: str = "best", device: str = "auto"
         raise VenusError(f"{run_dir} has no {checkpoint} checkpoint yet: the run did not finish an epoch.")
     cfg = RunConfig.load(run_dir / rundir.CONFIG)
     codec = LabelCodec.from_dict(json.loads((run_dir / rundir.LABEL_CODEC).read_text(encoding="utf-8")))
-    cfg = cfg.with_values(num_labels=codec.num_labels, problem_type=codec.problem_type)
+    cfg = cfg.with_values(
+        num_labels=codec.num_labels,
+        problem_type=codec.problem_type,
+        multi_label_format=codec.multi_label_format,
+    )
     total_steps = next((e["total_steps"] for e in rundir.read_events(run_dir) if e["type"] == "run_start"), 1)
     dev = pick_device(device if device != "auto" else cfg.train.device)
     built = build_model(cfg, dev, total_steps)

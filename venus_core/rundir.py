@@ -6,7 +6,7 @@ Layout (names are a contract other tools rely on)::
         config.json            the full resolved config (reload with --config)
         events.jsonl           every event, appended as it happens
         metrics.csv            one row per epoch
-        test_metrics.csv       metric,value
+        test_metrics.csv       metric,value,title (title: what the metric measures here)
         test_predictions.csv   aa_seq,label,prediction[,prob_k...]
         model_stats.json       parameter counts
         label_codec.json       how labels map to targets (normalisation statistics)
@@ -93,6 +93,12 @@ def write_csv(path: Path, header: list[str], rows: list[list[Any]]) -> None:
         w = csv.writer(f)
         w.writerow(header)
         w.writerows(rows)
+
+
+def read_test_metrics(run_dir: str | Path) -> dict[str, float]:
+    """``{metric: value}`` from a run's test_metrics.csv (NaN where a metric was undefined)."""
+    with open(Path(run_dir) / TEST_METRICS, newline="", encoding="utf-8") as f:
+        return {row["metric"]: float(row["value"] or "nan") for row in csv.DictReader(f)}
 
 
 # -- naming -------------------------------------------------------------------------------------
@@ -259,6 +265,7 @@ def _read_run_summary(run_dir: Path) -> dict[str, Any] | None:
         "dataset": flat.get("dataset") and Path(str(flat.get("dataset"))).name or flat.get("train_file"),
         "model": flat.get("plm_model"),
         "method": flat.get("training_method"),
+        "problem_type": flat.get("problem_type"),
         "monitor": best.get("monitor") or flat.get("monitor"),
         "best_value": best.get("value"),
         "best_epoch": best.get("epoch"),

@@ -26,11 +26,17 @@ import numpy as np
 import torch
 
 from venus_core import distributed, rundir, vocab
-from venus_core.batching import padded_fraction, shard_batches
+from venus_core.batching import (
+    accumulation_group_sizes,
+    accumulation_weights,
+    padded_fraction,
+    shard_batches,
+)
 from venus_core.config import RunConfig
 from venus_core.datasets import resolve_task
 from venus_core.devices import autocast_dtype, pick_device, precision_name
 from venus_core.errors import VenusError
+from venus_core.export import metrics_frame
 from venus_core.methods import adalora_orthogonality, adalora_state, load_adalora_state
 from venus_core.metrics import compute_metrics, loss_fn, outputs_from_logits
 from venus_core.modeling import (
@@ -424,8 +430,8 @@ def _run(
         )
         test_metrics = {"loss": test_loss, **metrics}
         if d.is_main:
-            rows = [[k, v] for k, v in test_metrics.items()]
-            rundir.write_csv(run_dir / rundir.TEST_METRICS, ["metric", "value"], rows)
+            with rundir.atomic_path(run_dir / rundir.TEST_METRICS) as tmp:
+                metrics_frame(test_metrics, cfg.data.problem_type).to_csv(tmp, index=False)
             with rundir.atomic_path(run_dir / rundir.TEST_PREDICTIONS) as tmp:
                 predictions_frame(data.splits["test"], outputs, cfg).to_csv(tmp, index=False)
         log.emit("test", **{f"test/{k}": v for k, v in test_metrics.items()})
@@ -481,6 +487,12 @@ def _train_epoch(loop: Loop, split: Encoded, epoch: int, state: LoopState, cache
     params = [p for p in loop.model.parameters() if p.requires_grad]
     loop.model.train()
     batches = _rank_batches(split, cfg, epoch, d)
+    # Each example weighs the same in an optimizer step, however the micro-batches are cut. The
+    # losses are means over a batch's examples (over its examples' labels for multi-label BCE: the
+    # same number per example), so weighting each mean by its example count is exact.
+    sizes = [len(b) for b in batches]
+    group_totals = distributed.all_sum(d, *accumulation_group_sizes(sizes, accum)) if sizes else []
+    weights = accumulation_weights(sizes, accum, group_totals, d.world_size)
     t0, loss_sum, n_seen, residues = time.time(), 0.0, 0, 0
     for i, (idx, inputs) in enumerate(iterate_batches(split, batches, cached, t.num_workers, loop.device)):
         if distributed.any_true(d, loop.stop()):
@@ -493,8 +505,10 @@ def _train_epoch(loop: Loop, split: Encoded, epoch: int, state: LoopState, cache
             with torch.autocast(loop.device.type, dtype=autocast, enabled=autocast is not None):
                 logits = loop.ddp(**inputs)
                 loss = criterion(logits.float(), split.targets[idx].to(loop.device))
-            objective = loss if loop.penalty is None else loss + loop.penalty()
-            loop.scaler.scale(objective / group_size).backward()
+            objective = loss * weights[i]
+            if loop.penalty is not None:  # a per-step regulariser: counted once per optimizer step
+                objective = objective + loop.penalty() / group_size
+            loop.scaler.scale(objective).backward()
         loss_sum += loss.item() * len(idx)
         n_seen += len(idx)
         residues += sum(split.residues[j] for j in idx)

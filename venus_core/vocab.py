@@ -19,6 +19,11 @@ class MetricSpec:
     direction: str  # "max" or "min": which way is better
     problem_types: tuple[str, ...]
     help: str
+    # (problem_type, title) where the same name measures something else and must say so
+    titles: tuple[tuple[str, str], ...] = ()
+
+    def title_for(self, problem_type: str | None) -> str:
+        return dict(self.titles).get(problem_type or "", self.title)
 
 
 _CLS = ("single_label_classification", "multi_label_classification")
@@ -26,7 +31,18 @@ _CLS = ("single_label_classification", "multi_label_classification")
 METRICS: dict[str, MetricSpec] = {
     m.name: m
     for m in (
-        MetricSpec("accuracy", "Accuracy", "max", _CLS, "Fraction of correct predictions (multi-label: per label, averaged)."),
+        MetricSpec(
+            "accuracy", "Accuracy", "max", _CLS,
+            "Fraction of correct predictions. Multi-label: of correct (protein, label) pairs, i.e. per "
+            "label, averaged (the guide's metric): near 1 on sparse label sets whatever the model does; "
+            "subset_accuracy counts whole proteins.",
+            titles=(("multi_label_classification", "Accuracy (per label)"),),
+        ),
+        MetricSpec(
+            "subset_accuracy", "Subset accuracy", "max", ("multi_label_classification",),
+            "Exact match: fraction of proteins whose predicted label set (probability over 0.5) is "
+            "exactly the true set.",
+        ),
         MetricSpec("recall", "Recall", "max", _CLS, "Binary: recall of the positive class. Multi-class and multi-label: macro average."),
         MetricSpec("precision", "Precision", "max", _CLS, "Binary: precision of the positive class. Multi-class and multi-label: macro average."),
         MetricSpec("f1", "F1", "max", _CLS, "Binary: F1 of the positive class. Multi-class and multi-label: macro average."),
@@ -38,7 +54,7 @@ METRICS: dict[str, MetricSpec] = {
     )
 }
 # fmt: on
-METRIC_ALIASES = {"f1max": "f1_max", "spearman": "spearman_corr"}
+METRIC_ALIASES = {"f1max": "f1_max", "spearman": "spearman_corr", "exact_match": "subset_accuracy"}
 
 DEFAULT_METRICS = {
     "single_label_classification": ("accuracy", "mcc", "f1", "precision", "recall", "auroc"),
@@ -67,6 +83,8 @@ POOLING_METHODS = ("mean", "attention1d", "light_attention")
 SCHEDULERS = ("linear", "cosine", "step")  # None means a constant learning rate
 STRUCTURE_SEQS = ("foldseek_seq", "ss8_seq")
 NORMALIZATIONS = ("standard", "min_max")
+# How a multi-label file lists a protein's labels: "0,3" (the guide's) or "1,0,0,1".
+MULTI_LABEL_FORMATS = ("indices", "multi_hot")
 BATCH_MODES = ("size", "token")
 
 # 20 standard residues plus the ambiguity/rare codes protein LMs know (X, B, Z, U, O).
@@ -76,6 +94,15 @@ AMINO_ACIDS = frozenset("ACDEFGHIKLMNPQRSTVWYXBZUO")
 def metric_direction(name: str) -> str:
     """``max`` or ``min``; ``loss`` is minimised."""
     return "min" if name == "loss" else METRICS[name].direction
+
+
+def metric_title(name: str, problem_type: str | None = None) -> str:
+    """How a metric is named on screen and in CSVs (``Accuracy (per label)`` on multi-label);
+    ``loss`` is "Loss", an unknown name is itself."""
+    if name == "loss":
+        return "Loss"
+    spec = METRICS.get(name)
+    return spec.title_for(problem_type) if spec else name
 
 
 def canonical_method(name: str) -> str:

@@ -1,0 +1,125 @@
+"""Gradient accumulation weighs examples, not micro-batches: with uneven micro-batches (token
+batching) an accumulated optimizer step equals one step on a single batch of the same examples."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+from conftest import NUM_LABELS, write_toy_dataset
+from torch import nn
+
+from venus_core import train as trainer
+from venus_core.batching import accumulation_group_sizes, accumulation_weights
+from venus_core.config import RunConfig
+from venus_core.data import load_data
+from venus_core.distributed import Dist
+from venus_core.metrics import loss_fn
+from venus_core.modeling import build_model
+from venus_core.pipeline import encode_split
+
+PROBLEM_TYPES = list(NUM_LABELS)
+UNEVEN = [[0, 1], [2, 3, 4, 5, 6, 7]]  # the issue's micro-batches of 2 and 6 sequences
+WHOLE = [list(range(8))]
+
+
+def test_weights_count_examples_of_the_whole_group() -> None:
+    sizes = [2, 6, 3, 1, 5]
+    assert accumulation_group_sizes(sizes, 2) == [8, 4, 5]
+    assert accumulation_weights(sizes, 2, [8, 4, 5]) == [2 / 8, 6 / 8, 3 / 4, 1 / 4, 1.0]
+    # Two processes: each group counts both processes' examples; DDP then averages gradients.
+    assert accumulation_weights([2, 6], 2, [12], world_size=2) == [4 / 12, 12 / 12]
+
+
+@pytest.mark.parametrize("problem_type", PROBLEM_TYPES)
+def test_two_processes_average_to_one_big_batch(problem_type: str) -> None:
+    """DDP's average of the processes' accumulated gradients, weighted by the global example count,
+    is the gradient of one batch of every example (simulated: the ranks' gradients are averaged here)."""
+    torch.manual_seed(0)
+    model = nn.Linear(5, NUM_LABELS[problem_type])
+    x = torch.randn(12, 5)
+    y = _targets(problem_type, 12)
+    criterion = loss_fn(problem_type)
+    ranks = [[[0, 1], [2, 3, 4, 5, 6, 7]], [[8, 9, 10], [11]]]  # uneven within and across ranks
+    per_rank_sizes = [accumulation_group_sizes([len(b) for b in r], 2) for r in ranks]
+    totals = [sum(group) for group in zip(*per_rank_sizes, strict=True)]  # what all_sum gives each rank
+
+    def grad(batches: list[list[int]], weights: list[float]) -> torch.Tensor:
+        model.zero_grad()
+        for idx, w in zip(batches, weights, strict=True):
+            (criterion(model(x[idx]), y[idx]) * w).backward()
+        return model.weight.grad.clone()
+
+    per_rank = [grad(r, accumulation_weights([len(b) for b in r], 2, totals, world_size=2)) for r in ranks]
+    whole = grad([list(range(12))], [1.0])
+    torch.testing.assert_close(sum(per_rank) / 2, whole, atol=1e-6, rtol=1e-5)
+
+
+def _targets(problem_type: str, n: int) -> torch.Tensor:
+    gen = torch.Generator().manual_seed(1)
+    if problem_type == "single_label_classification":
+        return torch.randint(0, 2, (n,), generator=gen)
+    if problem_type == "multi_label_classification":
+        return torch.randint(0, 2, (n, 3), generator=gen).float()
+    return torch.randn(n, generator=gen)
+
+
+class _Log:
+    def emit(self, *args, **kwargs) -> None:
+        pass
+
+
+def _one_step(model, split, cfg: RunConfig, batches: list[list[int]], monkeypatch) -> tuple[dict, float]:
+    """Parameters minus those after one ``_train_epoch`` whose batches are ``batches`` (with SGD at
+    learning rate 1 that is the accumulated gradient), and the epoch's reported train loss."""
+    monkeypatch.setattr(trainer, "_rank_batches", lambda *args: batches)
+    params = [p for p in model.parameters() if p.requires_grad]
+    before = {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
+    optimizer = torch.optim.SGD(params, lr=1.0)
+    loop = trainer.Loop(
+        cfg=cfg,
+        model=model,
+        ddp=model,
+        optimizer=optimizer,
+        scheduler=torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0),
+        scaler=torch.amp.GradScaler("cuda", enabled=False),
+        device=torch.device("cpu"),
+        d=Dist(),
+        total_steps=1,
+        log=_Log(),
+        stop=lambda: False,
+    )
+    loss, _ = trainer._train_epoch(loop, split, 1, trainer.LoopState(), None)
+    delta = {n: before[n] - p.detach() for n, p in model.named_parameters() if p.requires_grad}
+    return delta, loss
+
+
+@pytest.mark.parametrize("problem_type", PROBLEM_TYPES)
+def test_accumulated_step_equals_one_big_batch(tiny_esm, tmp_path, monkeypatch, problem_type: str) -> None:
+    data_dir = write_toy_dataset(tmp_path / "data", problem_type, 8, 4)
+    cfg = RunConfig().with_values(
+        plm_model=str(tiny_esm),
+        dataset=str(data_dir),
+        problem_type=problem_type,
+        num_labels=NUM_LABELS[problem_type],
+        training_method="full",  # gradients through the backbone too
+        num_workers=0,
+        max_grad_norm=-1,
+    )
+    task = load_data(cfg)
+    torch.manual_seed(0)
+    built = build_model(cfg, torch.device("cpu"), total_steps=1)
+    for module in built.model.modules():
+        if isinstance(module, nn.Dropout):
+            module.p = 0.0  # the two runs must compute the same function
+    split = encode_split(task.splits["train"], task, "train", built.tokenizer, cfg)
+    model_b = copy.deepcopy(built.model)
+
+    accumulated, loss_a = _one_step(
+        built.model, split, cfg.with_values(gradient_accumulation_steps=2), UNEVEN, monkeypatch
+    )
+    whole, loss_b = _one_step(model_b, split, cfg, WHOLE, monkeypatch)
+    worst = max((accumulated[n] - whole[n]).abs().max().item() for n in whole)
+    assert worst < 1e-5, f"accumulated and one-batch gradients differ by up to {worst:.3g}"
+    assert loss_a == pytest.approx(loss_b, rel=1e-5)  # the logged loss is the mean per example
