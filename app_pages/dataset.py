@@ -266,6 +266,12 @@ def upload() -> None:
                 saved[f.file_id] = str(state.save_upload(f.name, f.getvalue()))
             except (OSError, ValueError) as e:
                 show_error(e)
+    # Files the user removed from the box are no longer the data. (After a reload the box is empty
+    # but nothing was removed: the settings keep their files, listed below.)
+    removed = [saved.pop(i) for i in [i for i in saved if i not in {f.file_id for f in files or []}]]
+    dropped = {x: None for x in SPLIT_FIELDS if state.cfg().get(x) in removed}
+    if dropped:
+        state.update(**dropped)
     current = [saved[f.file_id] for f in files or [] if f.file_id in saved]
     if current and not any(state.cfg().get(x) in current for x in SPLIT_FIELDS):
         state.update(**columns.assign_splits(current))  # by the files' names, as the loader does
