@@ -73,8 +73,8 @@ def history_table() -> None:
             ],
         }
     )
-    # Pixel widths that add up to a laptop's main column (818 px at 1280 wide; these add up to 810): long run names are
-    # cut, whole on hover, and no column hides past the right edge.
+    # Pixel widths that fit a laptop's main column (818 px at 1280 wide; these add up to 810): long
+    # run names are cut, whole on hover, and no column hides past the right edge.
     widths = {"Status": 70, "Run": 145, "Dataset": 90, "Model": 95, "Method": 65}
     widths |= {"Best validation": 115, "Best epoch": 80, "Started": 95, "Duration": 55}
     st.dataframe(

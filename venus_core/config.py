@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from venus_core import vocab
+from venus_core import methods, vocab
 from venus_core.errors import VenusError
 
 CONFIG_VERSION = 1
@@ -139,7 +139,7 @@ class MethodConfig:
         "freeze",
         "How the model is fine-tuned: freeze (train the head only), full, plm-lora, dora, adalora, "
         "ia3, plm-qlora (4-bit backbone + LoRA) or ses-adapter (adds structure sequences).",
-        choices=vocab.TRAINING_METHODS,
+        choices=methods.names(),
         label="Training Method",
     )
     pooling_method: str = _f(
@@ -286,16 +286,6 @@ class OutputConfig:
         None, "W&B entity (user or team); default is your W&B default.", label="W&B Entity"
     )
 
-
-# Why FSDP is refused for these methods (each message ends a sentence).
-FSDP_UNSUPPORTED = {
-    "freeze": "a frozen backbone has no gradients or optimizer state to shard and runs only once, "
-    "to fill the embedding cache.",
-    "ses-adapter": "its frozen backbone has no gradients or optimizer state to shard and runs only "
-    "once, to fill the embedding cache.",
-    "plm-qlora": "the 4-bit backbone is already small, and bitsandbytes weights cannot be sharded.",
-    "adalora": "AdaLoRA's rank allocation reads whole adapter matrices at every step.",
-}
 
 SECTIONS: dict[str, type] = {
     "model": ModelConfig,
@@ -466,7 +456,7 @@ def _coerce(name: str, value: Any) -> Any:
         if t.startswith("str"):
             value = str(value).strip()
             if name == "training_method":
-                value = vocab.canonical_method(value)
+                value = methods.canonical(value)
             if name in ("scheduler",) and value.lower() == "none":
                 return None
             return value
@@ -529,12 +519,13 @@ def _problems(cfg: RunConfig) -> list[str]:
     if d.max_seq_len != -1 and d.max_seq_len < 1:
         p.append(f"max_seq_len must be -1 (no limit) or a positive number of residues; got {d.max_seq_len}.")
 
-    choice("training_method", m.training_method, vocab.TRAINING_METHODS)
+    choice("training_method", m.training_method, methods.names())
     choice("pooling_method", m.pooling_method, vocab.POOLING_METHODS)
     for s in m.structure_seq:
         choice("structure_seq", s, vocab.STRUCTURE_SEQS)
-    if m.training_method == "ses-adapter" and not m.structure_seq:
-        p.append("ses-adapter needs at least one structure sequence (foldseek_seq, ss8_seq).")
+    method = methods.METHODS.get(m.training_method)
+    if method is not None:
+        p.extend(method.problems(cfg))
     if m.lora_r < 1:
         p.append(f"lora_r must be a positive integer; got {m.lora_r}.")
     if m.lora_alpha <= 0:
@@ -571,10 +562,12 @@ def _problems(cfg: RunConfig) -> list[str]:
         p.append(f"max_grad_norm must be -1 (off) or positive; got {t.max_grad_norm}.")
     if t.num_workers < 0:
         p.append(f"num_workers must be 0 or more; got {t.num_workers}.")
-    if t.fsdp and m.training_method in FSDP_UNSUPPORTED:
+    if t.fsdp and method is not None and method.fsdp_refusal:
+        *others, last = [x.name for x in methods.METHODS.values() if not x.fsdp_refusal]
+        shardable = f"{', '.join(others)} or {last}"
         p.append(
-            f"fsdp does not apply to {m.training_method}: {FSDP_UNSUPPORTED[m.training_method]} "
-            "Turn fsdp off, or choose full, plm-lora, dora or ia3."
+            f"fsdp does not apply to {m.training_method}: {method.fsdp_refusal} "
+            f"Turn fsdp off, or choose {shardable}."
         )
     if not (t.device == "auto" or t.device in ("cpu", "mps", "cuda") or t.device.startswith("cuda:")):
         p.append(f"device '{t.device}' is not auto, cpu, cuda, cuda:N or mps.")

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from venus_core import assets, label_formats, vocab
+from venus_core import assets, label_formats, methods, vocab
 from venus_core import datasets as catalogue  # not Hugging Face's `datasets`, imported as `hf`
 from venus_core.config import RunConfig
 from venus_core.doctor import Report
@@ -982,7 +982,8 @@ def _build(raw: RawData, cfg: RunConfig, report: Report, *, codec: LabelCodec | 
     problem_type = d.problem_type if d.problem_type in vocab.PROBLEM_TYPES else None
     given_num_labels = codec.num_labels if codec else _valid_num_labels(problem_type, d.num_labels)
     label_format = codec.multi_label_format if codec else d.multi_label_format
-    required = cfg.method.structure_seq if cfg.method.training_method == "ses-adapter" else ()
+    method = methods.get_method(cfg.method.training_method)
+    required = method.required_columns(cfg)
     splits = {
         name: _clean_split(df, name, raw.sources[name], raw.columns.get(name, []), cfg, required, report)
         for name, df in raw.splits.items()
@@ -1083,7 +1084,8 @@ def _clean_split(
     for col in required:
         if col not in out.columns:
             report.error(
-                f"ses-adapter needs the structure column '{col}'; columns found: {', '.join(found)}",
+                f"{cfg.method.training_method} needs the structure column '{col}'; columns found: "
+                f"{', '.join(found)}",
                 file=src,
                 column=col,
                 kind="missing_structure",
