@@ -268,9 +268,9 @@ def _cmd_predict(ns: argparse.Namespace) -> int:
 
 
 def _cmd_fetch_assets(ns: argparse.Namespace) -> int:
-    from venus_core import assets
+    from venus_core import asset_setup
 
-    assets.fetch_assets(force=ns.force)
+    asset_setup.fetch_assets(force=ns.force)
     return 0
 
 
