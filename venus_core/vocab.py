@@ -67,6 +67,7 @@ POOLING_METHODS = ("mean", "attention1d", "light_attention")
 SCHEDULERS = ("linear", "cosine", "step")  # None means a constant learning rate
 STRUCTURE_SEQS = ("foldseek_seq", "ss8_seq")
 NORMALIZATIONS = ("standard", "min_max")
+SPLIT_METHODS = ("random", "homology")
 BATCH_MODES = ("size", "token")
 
 # 20 standard residues plus the ambiguity/rare codes protein LMs know (X, B, Z, U, O).
