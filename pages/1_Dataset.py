@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from ui import charts, state
+from ui import charts, leakage, state
 from ui.widgets import bound, fmt_value, metric_title, page_setup, show_error
 from venus_core import datasets, vocab
 from venus_core.errors import VenusError
@@ -269,6 +269,8 @@ with st.container(border=True):
             st.caption("No file uploaded yet.")
         task_settings()
 
+leakage.split_settings()
+
 # -- Preview Dataset -------------------------------------------------------------------------------
 st.divider()
 if st.button("Preview Dataset", icon=":material/preview:", key="preview_dataset"):
@@ -276,7 +278,9 @@ if st.button("Preview Dataset", icon=":material/preview:", key="preview_dataset"
 
     with st.spinner("Reading and checking the dataset…"):
         try:
-            report = doctor.check(state.cfg())
+            bar = leakage.ProgressBar()
+            report = doctor.check(state.cfg(), progress=bar)
+            bar.clear()
         except VenusError as e:
             report = None
             show_error(e)
@@ -284,7 +288,7 @@ if st.button("Preview Dataset", icon=":material/preview:", key="preview_dataset"
         st.session_state["dataset_preview"] = (state.cfg().data, report)
 
 preview = st.session_state.get("dataset_preview")
-if preview is not None and preview[0] == state.cfg().data:
+if preview is not None and leakage.same_data(preview[0], state.cfg().data):
     report = preview[1]
     stats = report.stats or {}
     splits = stats.get("splits", {})
@@ -318,6 +322,7 @@ if preview is not None and preview[0] == state.cfg().data:
             st.plotly_chart(charts.length_histogram(stats), width="stretch", key="len-hist")
         with c2:
             st.plotly_chart(charts.label_figure(stats), width="stretch", key="label-dist")
+        leakage.render(report)
         st.markdown("**Sample rows**")
         tabs = st.tabs([s.capitalize() for s in splits])
         for tab, entry in zip(tabs, splits.values(), strict=True):

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from venus_core import data, doctor, homology, leakage
 from venus_core.config import RunConfig
@@ -375,3 +376,78 @@ def test_too_few_proteins_for_a_homology_split_is_an_error(tmp_path):
     (error,) = [e for e in report.errors if e.kind == "empty_split"]
     assert "too few clusters of proteins (1, the largest of 3) to derive validation and test" in error.message
     assert "raise split_identity" in error.fix
+
+
+# -- the Dataset page --------------------------------------------------------------------------------
+
+
+def leaky_page(tmp_path: Path, monkeypatch) -> AppTest:
+    """The Dataset page set to a folder with the leaky splits (custom dataset)."""
+    from ui import state
+
+    monkeypatch.setenv(state.SAVE_DIR_ENV, str(tmp_path / "runs"))
+    folder = tmp_path / "leaky"
+    folder.mkdir()
+    files = leaky_files(folder)
+    for split, key in (("train", "train_file"), ("validation", "valid_file"), ("test", "test_file")):
+        Path(files[key]).rename(folder / f"{split}.csv")
+    at = AppTest.from_file(str(REPO / "Home.py"), default_timeout=60)
+    at.run()
+    at.switch_page("pages/1_Dataset.py").run()
+    at.radio(key="w.dataset_mode").set_value("Use Custom Dataset").run()
+    at.text_input(key="w.dataset").input(str(folder)).run()
+    return at
+
+
+def test_dataset_page_shows_the_identity_histogram_and_near_duplicate_warning(tmp_path, monkeypatch):
+    from ui import state
+
+    at = leaky_page(tmp_path, monkeypatch)
+    at.button(key="preview_dataset").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    figures = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    (hist,) = [f for f in figures if "Identity to the training set" in json.dumps(f["layout"].get("title"))]
+    assert sorted(x for trace in hist["data"] for x in trace["x"]) == pytest.approx([60, 92, 95, 100])
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Test ≥ 90% identical"] == "3 of 10"
+    assert any("3 test protein(s)" in w.value for w in at.warning)
+    at.slider(key="w.leakage_identity").set_value(50).run()  # the preview stays; the counts follow
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Test ≥ 50% identical"] == "4 of 10"
+    assert at.session_state[state.CFG_KEY].data.leakage_identity == 0.5
+    assert any("test has 4 of 10 sequences at least 50% identical" in m.value for m in at.markdown)
+
+
+def test_progress_bar_shows_the_stage_and_a_stop_button():
+    def page():
+        from ui.leakage import ProgressBar
+
+        bar = ProgressBar()
+        bar(0, 40, "Leakage report")
+        bar(30, 40, "Leakage report")  # throttled: under 0.3 s after the first update
+        bar(40, 40, "Leakage report")  # the last update is always drawn
+
+    at = AppTest.from_function(page).run()
+    (progress,) = at.get("progress")
+    assert progress.proto.value == 100 and progress.proto.text == "Leakage report: 40 of 40 proteins"
+    assert at.button(key="stop_check").label == "Stop"
+
+
+def test_dataset_page_splits_by_homology(tmp_path, monkeypatch):
+    from ui import state
+
+    at = leaky_page(tmp_path, monkeypatch)
+    at.selectbox(key="w.split_method").set_value("homology").run()
+    at.slider(key="w.split_identity").set_value(40).run()
+    assert (
+        at.session_state[state.CFG_KEY].data.split_method,
+        at.session_state[state.CFG_KEY].data.split_identity,
+    ) == (
+        "homology",
+        0.4,
+    )
+    at.button(key="preview_dataset").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("split by homology: proteins more than 40% identical" in m.value for m in at.markdown)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Test ≥ 90% identical"].startswith("0 of") and metrics["Errors"] == "0"
