@@ -126,6 +126,11 @@ def test_search_matches_all_pairs_alignment():
     np.testing.assert_allclose(found, brute_force(queries, targets), atol=1e-6)
 
 
+def test_search_keeps_near_identical_peptides_too_short_to_be_significant():
+    hits = homology.search(["ACDKLMNPQR"], ["ACWKLMNPYR", "ACDKLWNPQR"])  # 80% and 90% identical
+    assert (hits.target.tolist(), hits.identity.tolist()) == ([1], [pytest.approx(0.9)])
+
+
 def test_prefilter_finds_every_homologue_above_30_percent(monkeypatch):
     monkeypatch.setattr(homology, "EXHAUSTIVE_CELLS", 0)
     monkeypatch.setattr(homology, "MAX_CANDIDATES", 10)  # of ~150 targets

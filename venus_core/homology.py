@@ -17,7 +17,7 @@ protein would look 35% identical to the training set, and a 30% homology split w
 cluster.
 
 Search: below ``EXHAUSTIVE_CELLS`` every query is aligned to every target (exact). Above it, a seed
-prefilter (two spaced 5-residue seeds, FASTA/SWORD-style diagonal counting) keeps the
+prefilter (four 5-residue seed patterns, FASTA/SWORD-style diagonal counting) keeps the
 ``MAX_CANDIDATES`` best targets of each query, which are aligned exactly with pyopal (Opal's SIMD
 Smith-Waterman, GIL released, one chunk of queries per thread). The README gives the measured recall
 against all-pairs alignment and the times on the 19k-protein demo.
@@ -188,7 +188,7 @@ class _Search:
         self.queries = queries
         self.self_search = targets is None
         self.targets = queries if targets is None else targets
-        self.threads = max(1, threads or os.cpu_count() or 1)
+        self.threads = max(1, threads or _cores())
         self.lengths = np.array([len(s) for s in self.targets], dtype=np.int64)
         self.residues = int(self.lengths.sum())
         self.aligner = pyopal.Aligner(MATRIX, gap_open=GAP_OPEN, gap_extend=GAP_EXTEND)
@@ -275,9 +275,9 @@ class _Search:
             return cand, np.zeros(0, dtype=np.float32)
         full = self.aligner.align(query, self.db.extract(cand.tolist()), mode="full")
         same = np.fromiter((r.alignment.count("M") for r in full), dtype=np.int64, count=len(cand))
-        ident = (same / shorter).astype(np.float32)
-        related = (e <= EVALUE) | (ident >= HIGH_IDENTITY)
-        return cand[related], ident[related]
+        ident = same / shorter
+        related = (e <= EVALUE) | (ident >= HIGH_IDENTITY)  # in float64: 9/10 is 0.9 exactly
+        return cand[related], ident[related].astype(np.float32)
 
 
 class _SeedIndex:
@@ -291,9 +291,10 @@ class _SeedIndex:
         for seed in SEEDS:
             code, seq, pos = _seeds(encoded, seed)
             order = np.argsort(code, kind="stable")
-            # offsets[c]:offsets[c + 1] are the occurrences of seed code c (20^5 codes: 13 MB)
-            offsets = np.r_[0, np.cumsum(np.bincount(code, minlength=len(_AA) ** 5))].astype(np.int64)
-            self.tables.append((offsets, seq[order].astype(np.int32), pos[order].astype(np.int32)))
+            # offsets[c]:offsets[c + 1] are the occurrences of seed code c (20^5 codes: 26 MB)
+            offsets = np.r_[0, np.cumsum(np.bincount(code, minlength=len(_AA) ** 5))]
+            del code
+            self.tables.append((offsets, seq[order], pos[order]))
 
     def candidates(self, queries: list[str], keep: int) -> list[np.ndarray]:
         """The best ``keep`` targets of each query: most seed hits (all seeds) on one diagonal band."""
@@ -308,7 +309,7 @@ class _SeedIndex:
             n[n > MAX_POSTING] = 0  # seeds of low-complexity repeats: hits everywhere, mean nothing
             which = np.repeat(np.arange(len(q_code)), n)
             at = np.repeat(lo - np.cumsum(n) + n, n) + np.arange(int(n.sum()))
-            pairs.append(q_seq[which] * self.n_targets + seq[at])
+            pairs.append(q_seq[which].astype(np.int64) * self.n_targets + seq[at])
             diags.append(pos[at].astype(np.int64) - q_pos[which] + max_q)
         pair, diag = np.concatenate(pairs), np.concatenate(diags)
         keys, counts = np.unique(pair * n_bands + diag // BAND, return_counts=True)
@@ -336,7 +337,8 @@ def _encode(seqs: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     each position, and where each sequence starts."""
     lengths = np.array([len(s) for s in seqs], dtype=np.int64)
     residues = _LUT[np.frombuffer("".join(seqs).encode("ascii"), dtype=np.uint8)]
-    return residues, np.repeat(np.arange(len(seqs)), lengths), np.cumsum(lengths) - lengths
+    owner = np.repeat(np.arange(len(seqs), dtype=np.int32), lengths)
+    return residues, owner, np.cumsum(lengths) - lengths
 
 
 def _seeds(encoded: tuple[np.ndarray, ...], seed: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -352,7 +354,15 @@ def _seeds(encoded: tuple[np.ndarray, ...], seed: str) -> tuple[np.ndarray, np.n
         code = code * len(_AA) + np.minimum(part, len(_AA) - 1)
     keep = np.flatnonzero(valid)
     seq = owner[keep]
-    return code[keep], seq, keep - starts[seq]
+    return code[keep], seq, (keep - starts[seq]).astype(np.int32)  # int32: an index is ~1 GB at 10M
+
+
+def _cores() -> int:
+    """The cores this process may use (a container may allow fewer than the machine has)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
 
 
 def _for_matrix(seq: str) -> str:
