@@ -432,12 +432,13 @@ def _verify(
     cache_dir: str | Path | None,
 ) -> int:
     """Search validation and test against train exactly as the leakage report will (so both share
-    one cache entry), and move to train every cluster with a protein found above ``identity``: a
-    pair the all-against-all prefilter missed. Returns how many proteins moved."""
-    moved = 0
+    one cache entry when nothing moves), and move to train every cluster with a protein found above
+    ``identity``: a pair the all-against-all prefilter missed. Later rounds search only against the
+    proteins just moved. Returns how many proteins moved."""
+    moved, against = 0, parts["train"]
     for _ in range(VERIFY_ROUNDS):
         others = [[seqs[i] for i in idx] for name, idx in parts.items() if name != "train"]
-        queries, targets = against_train([seqs[i] for i in parts["train"]], others)
+        queries, targets = against_train([seqs[i] for i in against], others)
         hits = search(
             list(queries),
             list(targets),
@@ -456,7 +457,8 @@ def _verify(
         moved += int(sum(move[idx].sum() for name, idx in parts.items() if name != "train"))
         for name in [n for n in parts if n != "train"]:
             parts[name] = parts[name][~move[parts[name]]]
-        parts["train"] = np.union1d(parts["train"], np.flatnonzero(move))
+        against = np.setdiff1d(np.flatnonzero(move), parts["train"])
+        parts["train"] = np.union1d(parts["train"], against)
     return moved
 
 
