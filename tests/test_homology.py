@@ -276,6 +276,10 @@ def test_homology_split_keeps_related_proteins_out_of_test(tmp_path):
         assert abs(len(parts[name]) / len(seqs) - share) < 0.05
     assert "split by homology: proteins more than 30% identical stay in one split" in raw.derived["test"]
     assert "stratified by label" in raw.derived["test"]
+    overall = pd.Series([f % 3 for f in family]).value_counts(normalize=True)
+    for name in ("train", "test"):  # each class keeps about its share in each split
+        share = raw.splits[name]["label"].astype(int).value_counts(normalize=True)
+        assert (share - overall).abs().max() < 0.1, (name, share.to_dict())
 
 
 def test_homology_split_is_seeded(tmp_path):

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from venus_core import assets, homology, vocab
+from venus_core import assets, homology_split, vocab
 from venus_core import datasets as catalogue  # not Hugging Face's `datasets`, imported as `hf`
 from venus_core.config import RunConfig
 from venus_core.doctor import Report
@@ -823,7 +823,7 @@ def _derive_splits(raw: RawData, cfg: RunConfig, report: Report, monitor: Monito
             )
         return
     if cfg.data.split_method == "homology" and not raw.failed:
-        homology.derive_splits(raw, cfg, report, monitor)
+        homology_split.derive_splits(raw, cfg, report, monitor)
         return
     tr, va, te = cfg.data.split_ratios
     seed = cfg.train.seed
