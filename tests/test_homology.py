@@ -243,7 +243,7 @@ def test_cli_check_prints_the_leakage_summary_and_json(tmp_path):
     text = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, check=False)
     assert text.returncode == 0, text.stderr
     assert "Leakage report: highest identity of each protein to train" in text.stdout
-    assert "test: 10 proteins; >=30%: 4, >=50%: 4, >=90%: 3" in text.stdout
+    assert "test: 10 proteins; >30%: 4, >50%: 4, >=90%: 3" in text.stdout
     out = subprocess.run([*cmd, "--json"], capture_output=True, text=True, cwd=REPO, check=False)
     stats = json.loads(out.stdout)["stats"]["leakage"]
     assert stats["threshold"] == 0.9 and len(stats["splits"]["test"]["max_identity"]) == 10

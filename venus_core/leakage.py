@@ -26,7 +26,9 @@ if TYPE_CHECKING:
 
 KIND = "near_duplicates"
 QUERY_SPLITS = ("validation", "test")
-LEVELS = (0.3, 0.5, 0.9)  # identities the summary counts, with the user's threshold
+# The summary counts proteins more than these identical (as a homology split promises: none above
+# split_identity), and at least the near-duplicate threshold.
+LEVELS = (0.3, 0.5)
 EXAMPLES = 5  # closest proteins named in a warning
 
 
@@ -115,9 +117,10 @@ def set_threshold(report: Report, threshold: float) -> None:
         )
 
 
-def counts(identity: list[float] | np.ndarray, threshold: float) -> int:
-    """Proteins at least ``threshold`` identical to train."""
-    return int((np.asarray(identity, dtype=np.float64) >= threshold - 1e-9).sum())
+def counts(identity: list[float] | np.ndarray, threshold: float, *, more_than: bool = False) -> int:
+    """Proteins at least (or more than) ``threshold`` identical to train."""
+    values = np.asarray(identity, dtype=np.float64)
+    return int((values > threshold + 1e-9).sum() if more_than else (values >= threshold - 1e-9).sum())
 
 
 def summary_lines(stats: dict[str, Any]) -> list[str]:
@@ -125,12 +128,13 @@ def summary_lines(stats: dict[str, Any]) -> list[str]:
     leak = stats.get("leakage")
     if not leak:
         return []
-    levels = sorted({*LEVELS, leak.get("threshold", LEVELS[-1])})
+    threshold = leak.get("threshold", 0.9)
     lines = [f"Leakage report: highest identity of each protein to train ({leak['identity']})."]
     for name, entry in leak["splits"].items():
         identity = np.asarray(entry["max_identity"], dtype=np.float64)
         related = identity[identity > 0]
-        parts = [f">={t:.0%}: {counts(identity, t)}" for t in levels]
+        parts = [f">{t:.0%}: {counts(identity, t, more_than=True)}" for t in LEVELS]
+        parts.append(f">={threshold:.0%}: {counts(identity, threshold)}")
         median = f", median of those {np.median(related):.1%}" if len(related) else ""
         lines.append(
             f"  {name}: {len(identity)} proteins; {', '.join(parts)}; related to a train protein: "
