@@ -203,7 +203,8 @@ def test_dataset_page_predefined_and_preview():
     assert not at.exception
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Train sequences"] == "3,696" and metrics["Errors"] == "0"
-    assert len(at.get("plotly_chart")) == 2  # length histogram, label distribution
+    # length histogram, label distribution, identity to train (the leakage report)
+    assert len(at.get("plotly_chart")) == 3
     assert any("Sequence" in str(df.value.columns.tolist()) for df in at.dataframe)
 
 

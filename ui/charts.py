@@ -251,6 +251,25 @@ def label_figure(stats: dict[str, Any]) -> go.Figure:
     return _layout(fig, "Label distribution")
 
 
+def identity_histogram(leak: dict[str, Any], threshold: float) -> go.Figure:
+    """Highest identity to train per validation/test protein (related ones), 5% bins."""
+    fig = go.Figure()
+    for i, (name, entry) in enumerate(leak["splits"].items()):
+        values = np.asarray(entry["max_identity"], dtype=np.float64) * 100
+        fig.add_histogram(
+            x=values[values > 0].round(2).tolist(),
+            name=name,
+            opacity=0.6,
+            marker_color=COLORS[(i + 1) % len(COLORS)],
+            xbins={"start": 0, "end": 100.001, "size": 5},
+        )
+    fig.add_vline(x=threshold * 100, line_dash="dash", line_color="#b03a2e")
+    fig.update_layout(barmode="overlay")
+    fig.update_xaxes(title_text="Highest identity to a training protein (%)", range=[0, 101])
+    fig.update_yaxes(title_text="Proteins")
+    return _layout(fig, "Identity to the training set")
+
+
 def _class_name(key: Any, names: Any) -> str:
     if isinstance(names, dict) and str(key) in names:
         return f"{key}: {names[str(key)]}"

@@ -171,14 +171,23 @@ def _cmd_datasets(ns: argparse.Namespace) -> int:
 
 
 def _cmd_check(ns: argparse.Namespace) -> int:
-    from venus_core import doctor
+    from venus_core import doctor, leakage
 
-    report = doctor.check(config_from_args(ns))
+    report = doctor.check(config_from_args(ns), progress=_progress_line if sys.stderr.isatty() else None)
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
     if ns.json:
         print(json.dumps(report.to_dict(), indent=2))
     else:
-        print(report.format())
+        lines = report.format().split("\n")
+        lines[-1:-1] = leakage.summary_lines(report.stats)  # before the summary line
+        print("\n".join(lines))
     return 1 if report.errors else 0
+
+
+def _progress_line(done: int, total: int, stage: str) -> None:
+    """A self-overwriting progress line on the terminal (never in piped output)."""
+    print(f"\r{stage}: {done:,}/{total:,} proteins", end="", file=sys.stderr, flush=True)
 
 
 def _cmd_train(ns: argparse.Namespace) -> int:

@@ -125,6 +125,34 @@ class DataConfig:
         "for classification).",
         label="Split ratios",
     )
+    split_method: str = _f(
+        "random",
+        "How a dataset that comes as one file is split: random (seeded, stratified for classification) "
+        "or homology (proteins more than split_identity identical stay in one split, so test measures "
+        "generalisation to new proteins). homology also re-splits datasets that come with their splits "
+        "(all rows pooled).",
+        choices=vocab.SPLIT_METHODS,
+        label="Split method",
+    )
+    split_identity: float = _f(
+        0.3,
+        "homology split: proteins more identical than this fraction (0.3 = 30%) are kept in the same "
+        "split. Identity: identical positions of the best local alignment / length of the shorter "
+        "protein.",
+        label="Split identity",
+    )
+    leakage_report: bool = _f(
+        True,
+        "Data doctor (check, Preview Dataset): align every validation and test protein to the training "
+        "proteins and report its highest identity (cached in the save directory).",
+        label="Leakage report",
+    )
+    leakage_identity: float = _f(
+        0.9,
+        "Data doctor: warn about validation and test proteins at least this identical (fraction, 0.9 = "
+        "90%) to a training protein (near-duplicates: their scores are too optimistic).",
+        label="Near-duplicate identity",
+    )
     max_seq_len: int = _f(
         -1,
         "Longest sequence fed to the model, in residues; longer ones are truncated (never dropped). "
@@ -516,6 +544,12 @@ def _problems(cfg: RunConfig) -> list[str]:
         p.append(f"split_ratios must be three non-negative fractions summing to 1; got {d.split_ratios}.")
     elif d.split_ratios[0] <= 0 or d.split_ratios[1] <= 0:
         p.append("split_ratios needs a positive train and validation fraction.")
+    choice("split_method", d.split_method, vocab.SPLIT_METHODS)
+    for name in ("split_identity", "leakage_identity"):
+        value = getattr(d, name)
+        if not 0 < value <= 1:
+            hint = f" (a fraction: {value / 100:g} for {value:g}%)" if 1 < value <= 100 else ""
+            p.append(f"{name} must be a fraction in (0, 1]{hint}; got {value}.")
     if d.max_seq_len != -1 and d.max_seq_len < 1:
         p.append(f"max_seq_len must be -1 (no limit) or a positive number of residues; got {d.max_seq_len}.")
 

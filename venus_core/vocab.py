@@ -73,6 +73,7 @@ STRUCTURE_SEQS = ("foldseek_seq", "ss8_seq")
 NORMALIZATIONS = ("standard", "min_max")
 # How a multi-label file lists a protein's labels: "0,3" (the guide's) or "1,0,0,1".
 MULTI_LABEL_FORMATS = ("indices", "multi_hot")
+SPLIT_METHODS = ("random", "homology")
 BATCH_MODES = ("size", "token")
 
 # 20 standard residues plus the ambiguity/rare codes protein LMs know (X, B, Z, U, O).
