@@ -9,7 +9,7 @@ import streamlit as st
 
 from ui import charts, i18n, keys, leakage, state
 from ui.i18n import N_, _, tr
-from ui.widgets import bound, fmt_value, issue_text, metric_title, show_error
+from ui.widgets import bound, file_uploader, fmt_value, issue_text, metric_title, show_error
 from venus_core import columns, datasets, doctor, vocab
 from venus_core.errors import VenusError
 
@@ -210,7 +210,7 @@ def predefined() -> None:
         _("Dataset Configuration"),
         names,
         key=keys.PREDEFINED,
-        format_func=label,
+        format_func=i18n.now(label),
         on_change=on_dataset_pick,
         help=_("Problem type, number of labels and metrics are loaded with the dataset."),
     )
@@ -262,9 +262,9 @@ def custom() -> None:
 
 
 def upload() -> None:
-    files = st.file_uploader(
+    files = file_uploader(
         _("Upload dataset files"),
-        type=["csv", "tsv", "parquet"],
+        ["csv", "tsv", "parquet"],
         accept_multiple_files=True,
         key=keys.UPLOADER,
         help=_(
@@ -300,6 +300,7 @@ def upload() -> None:
                     st.selectbox,
                     options=options,
                     format_func=lambda p: none if p is None else Path(p).name,
+                    placeholder=none,  # a None value is shown as the placeholder
                     to_widget=lambda v, o=options: v if v in o else o[0],
                 )
     else:
@@ -314,7 +315,7 @@ mode = st.radio(
     _("Dataset Selection"),
     [PREDEFINED, CUSTOM, UPLOAD],
     key=keys.DATASET_MODE,
-    format_func=_,
+    format_func=i18n.now(_),
     horizontal=True,
     on_change=on_mode_change,
     help=_(

@@ -7,7 +7,7 @@ import json
 
 import streamlit as st
 
-from ui import keys, nav, state
+from ui import i18n, keys, nav, state
 from ui.i18n import N_, _, tr
 from ui.widgets import bound, fmt_params, show_error
 from venus_core import memory, methods, models, vocab
@@ -28,7 +28,7 @@ by_id = {e.id: e for e in catalogue}
 
 
 def group_of(e: models.ModelEntry) -> str:
-    return _("Embedded (offline)") if e.source == "embedded" else e.family
+    return _("Embedded (offline)") if e.source == "embedded" else tr(e.family)
 
 
 def entry_for(plm_model: str) -> models.ModelEntry | None:
@@ -53,7 +53,7 @@ source = st.radio(
     _("Model source"),
     [CATALOGUE, LOCAL],
     key=keys.MODEL_SOURCE,
-    format_func=_,
+    format_func=i18n.now(_),
     horizontal=True,
     help=_(
         "A model from the catalogue (the embedded one works offline; the others download from the Hugging "
@@ -70,9 +70,11 @@ with st.container(border=True):
             _("Protein Language Model"),
             ids,
             key=keys.PLM_SELECT,
-            format_func=lambda i: (
-                f"{group_of(by_id[i])} · {tr(by_id[i].name)} · {models.format_params(by_id[i].params)}"
-                + (" · " + _("offline") if by_id[i].available_offline else "")
+            format_func=i18n.now(
+                lambda i: (
+                    f"{group_of(by_id[i])} · {tr(by_id[i].name)} · {models.format_params(by_id[i].params)}"
+                    + (" · " + _("offline") if by_id[i].available_offline else "")
+                )
             ),
             help=_(
                 "Grouped by model family, with the number of parameters. Larger models need more memory and "
@@ -104,7 +106,7 @@ with st.container(border=True):
         # on this machine; the catalogue's rounded figures only stand in for hub models not yet read.
         asked_for = json.loads(st.session_state.get(keys.STATS_ASKED) or "{}").get("model", {})
         exact_below = entry.available_offline or asked_for.get("plm_model") == state.cfg().model.plm_model
-        facts = [f"**{entry.family}**"]
+        facts = [f"**{tr(entry.family)}**"]
         if not exact_below:
             facts.append(_("about {params} parameters").format(params=fmt_params(entry.params)))
         if entry.hidden_size:

@@ -10,11 +10,12 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from ui import charts, keys, nav, run_view, state
+from ui import charts, i18n, keys, nav, run_view, state
 from ui.i18n import N_, _
 from ui.widgets import (
     STATUS_ICONS,
     bound,
+    file_uploader,
     fmt_duration,
     fmt_value,
     metric_title,
@@ -74,8 +75,8 @@ def history_table() -> None:
     }
     # Pixel widths that fit a laptop's main column (818 px at 1280 wide; these add up to 810): long
     # run names are cut, whole on hover, and no column hides past the right edge.
-    widths = {"Status": 70, "Run": 145, "Dataset": 90, "Model": 95, "Method": 65}
-    widths |= {"Best validation": 115, "Best epoch": 80, "Started": 95, "Duration": 55}
+    widths = {N_("Status"): 70, N_("Run"): 145, N_("Dataset"): 90, N_("Model"): 95, N_("Method"): 65}
+    widths |= {N_("Best validation"): 115, N_("Best epoch"): 80, N_("Started"): 95, N_("Duration"): 55}
     st.dataframe(
         pd.DataFrame({_(name): values for name, values in columns.items()}),
         hide_index=True,
@@ -256,10 +257,12 @@ def compare_tab(opened: str, by_dir: dict) -> None:
         _("Curve"),
         names,
         key=keys.COMPARE_KEY,
-        format_func=lambda k: (
-            _("Validation loss")
-            if k == "val/loss"
-            else _("Validation {metric}").format(metric=metric_title(k[4:], compared))
+        format_func=i18n.now(
+            lambda k: (
+                _("Validation loss")
+                if k == "val/loss"
+                else _("Validation {metric}").format(metric=metric_title(k[4:], compared))
+            )
         ),
     )
     st.plotly_chart(charts.compare_figure(summaries, key), width="stretch", key="compare-fig")
@@ -290,9 +293,9 @@ def predict_tab(run_dir: Path, row: dict) -> None:
         + _("or one sequence per line"),
         help=_("FASTA, or one amino-acid sequence per line."),
     )
-    upload = st.file_uploader(
+    upload = file_uploader(
         _("…or upload a file"),
-        type=["csv", "tsv", "parquet", "fasta", "fa", "txt"],
+        ["csv", "tsv", "parquet", "fasta", "fa", "txt"],
         key=keys.PREDICT_UPLOAD,
         help=_("A table with the training data's sequence column, or FASTA."),
     )
@@ -351,7 +354,9 @@ else:
         _("Open Run"),
         dirs,
         key=keys.OPEN_RUN,
-        format_func=lambda d: f"{by_dir[d]['name']} · {run_view.status_text(live_status(by_dir[d]))}",
+        format_func=i18n.now(
+            lambda d: f"{by_dir[d]['name']} · {run_view.status_text(live_status(by_dir[d]))}"
+        ),
         help=_("Any run of the save directory: its curves, test results, downloads and predictions."),
     )
     row, run_dir = by_dir[opened], Path(opened)

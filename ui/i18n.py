@@ -75,9 +75,18 @@ class Catalogue:
     def translate(self, message: str) -> str:
         """``message`` in this language; unchanged when no entry or template matches it."""
         found = self._lookup(message)
-        return message if found is None else found
+        return message if found is None else found[1]
 
-    def _lookup(self, message: str) -> str | None:
+    # A message may fit several templates (their placeholders match anything): the reading kept is
+    # the one that explains most of the message's text with catalogue entries, its values included
+    # ("split from train with split_ratios 0.8/0.1/0.1, seed 42" is "{how}, seed {seed}" around
+    # another template, not one template with a long, untranslated "{ratios}"). Between readings
+    # that explain as much, the one that wraps a message in a template's leading placeholder wins:
+    # that is how the library adds an optional part ("{how}, stratified by label"), whereas a
+    # trailing "{ratios}" that swallowed that part would put it in the middle of the translation.
+
+    def _lookup(self, message: str) -> tuple[int, str] | None:
+        """(characters explained by the catalogue, translation), or None."""
         with self._lock:
             if message in self._memo:
                 return self._memo[message]
@@ -88,39 +97,52 @@ class Catalogue:
             self._memo[message] = found
         return found
 
-    def _find(self, message: str) -> str | None:
+    def _find(self, message: str) -> tuple[int, str] | None:
         if not message.strip():
             return None
         exact = self.strings.get(message)
         if exact is not None:
-            return exact
+            return len(message), exact
+        best: tuple[int, str] | None = None
+        best_rank = (-1, False)
         for template in self.templates:
+            if best_rank == (len(message), True):
+                break  # the whole message is explained, as a wrapped message
             values = template.match(message)
-            if values is not None:
-                return template.fill(
-                    self.strings[template.msgid], {k: self._value(v) for k, v in values.items()}
-                )
-        return None
+            if values is None:
+                continue
+            score, filled, wraps = template.specificity, {}, False
+            for name, value in values.items():
+                explained, filled[name] = self._value(value)
+                score += explained
+                wraps = wraps or (name == template.leading and explained > 0)
+            if (score, wraps) > best_rank:
+                best, best_rank = (score, template.fill(self.strings[template.msgid], filled)), (score, wraps)
+        return best
 
-    def _value(self, value: str) -> str:
+    def _value(self, value: str) -> tuple[int, str]:
         """A value taken out of a message: translated when it is a marked message (or a list of
-        them), else kept (a number, a file name, a column)."""
-        found = self._lookup(value) if value != "" else None
-        if found is not None:
-            return found
+        them), else kept (a number, a file name, a column); with the characters explained."""
+        found = self._lookup(value) if value else None
         separator = ", "
         if separator in value:
             parts = [self._lookup(p) for p in value.split(separator)]
             if all(p is not None for p in parts):
-                return self.strings.get(LIST_SEPARATOR, separator).join(parts)  # type: ignore[arg-type]
-        return value
+                explained = sum(p[0] for p in parts) + len(separator) * (len(parts) - 1)  # type: ignore[index]
+                if found is None or explained > found[0]:
+                    joined = self.strings.get(LIST_SEPARATOR, separator).join(p[1] for p in parts)  # type: ignore[index]
+                    return explained, joined
+        return found if found is not None else (0, value)
 
 
 class _Template:
     """A msgid with named placeholders, as a pattern that recognises the messages made from it."""
 
-    def __init__(self, msgid: str, pattern: re.Pattern, specificity: int, anchor: str) -> None:
+    def __init__(
+        self, msgid: str, pattern: re.Pattern, specificity: int, anchor: str, leading: str | None
+    ) -> None:
         self.msgid, self.pattern, self.specificity, self.anchor = msgid, pattern, specificity, anchor
+        self.leading = leading  # the placeholder the msgid starts with ("{how}, seed {seed}"), if any
 
     @classmethod
     def parse(cls, msgid: str) -> _Template | None:
@@ -143,7 +165,8 @@ class _Template:
         text = "".join(literals)
         if sum(c.isalpha() for c in text) < 3:
             return None  # "{a} {b}" would claim any message
-        return cls(msgid, re.compile(pattern, re.DOTALL), len(text), max(literals, key=len))
+        leading = parts[0][1] if parts[0][0] == "" else None
+        return cls(msgid, re.compile(pattern, re.DOTALL), len(text), max(literals, key=len), leading)
 
     def match(self, message: str) -> dict[str, str] | None:
         if self.anchor not in message:
@@ -220,14 +243,33 @@ def _load(path: Path, lang: str) -> Catalogue:
 # Outside a script run there is no session: the language of the last run started in this process
 # (only tests get there: AppTest formats a widget's options after the run, a unit test calls a helper).
 _last_run_language = DEFAULT
+_pinned = threading.local()  # a language fixed for a call made later (``now``), per thread
 
 
 def current() -> str:
     """This session's language."""
+    pinned = getattr(_pinned, "lang", None)
+    if pinned is not None:
+        return pinned
     if get_script_run_ctx(suppress_warning=True) is None:
         return _last_run_language
     lang = st.session_state.get(keys.LANG)
     return lang if lang in LANGUAGES else DEFAULT
+
+
+def now(fn: Callable[[Any], str]) -> Callable[[Any], str]:
+    """``fn`` (a widget's ``format_func``) in this session's language even when it is called
+    later, outside this run (AppTest formats a widget's options after the run)."""
+    lang = current()
+
+    def in_language(value: Any) -> str:
+        before, _pinned.lang = getattr(_pinned, "lang", None), lang
+        try:
+            return fn(value)
+        finally:
+            _pinned.lang = before
+
+    return in_language
 
 
 def _(message: str) -> str:

@@ -33,14 +33,14 @@ RESULTS = "results"
 PAGES: dict[str, PageSpec] = {
     p.key: p
     for p in (
-        PageSpec(HOME, "app_pages/home.py", N_("Home"), ":material/home:", "", ""),
+        PageSpec(HOME, "app_pages/home.py", N_("Home"), ":material/home:", url_path="", step=""),
         PageSpec(
             DATASET,
             "app_pages/dataset.py",
             N_("Dataset"),
             ":material/dataset:",
-            "Dataset",
-            N_(
+            url_path="Dataset",
+            step=N_(
                 "A predefined dataset, a Hugging Face dataset or your own CSV/TSV/Parquet file; preview "
                 "and check it."
             ),
@@ -50,24 +50,28 @@ PAGES: dict[str, PageSpec] = {
             "app_pages/model_and_method.py",
             N_("Model and Method"),
             ":material/neurology:",
-            "Model_and_Method",
-            N_("The protein language model, the fine-tuning method (freeze, LoRA …) and the pooling head."),
+            url_path="Model_and_Method",
+            step=N_(
+                "The protein language model, the fine-tuning method (freeze, LoRA …) and the pooling head."
+            ),
         ),
         PageSpec(
             TRAIN,
             "app_pages/train.py",
             N_("Train"),
             ":material/model_training:",
-            "Train",
-            N_("Batch size, learning rate, epochs …, then Start and follow the run live; Abort at any time."),
+            url_path="Train",
+            step=N_(
+                "Batch size, learning rate, epochs …, then Start and follow the run live; Abort at any time."
+            ),
         ),
         PageSpec(
             RESULTS,
             "app_pages/results.py",
             N_("Results"),
             ":material/query_stats:",
-            "Results",
-            N_(
+            url_path="Results",
+            step=N_(
                 "Test metrics and plots, past runs side by side, downloads, and predictions on new sequences."
             ),
         ),

@@ -12,7 +12,7 @@ from typing import Any
 import streamlit as st
 
 from ui import charts
-from ui.i18n import N_, _
+from ui.i18n import N_, _, tr
 from ui.widgets import (
     STATUS_ICONS,
     dataset_label,
@@ -174,7 +174,7 @@ def progress(
     if s.get("device"):
         if s.get("precision"):
             facts.append(
-                _("device `{device}` in {precision}").format(device=s["device"], precision=s["precision"])
+                _("device `{device}` in {precision}").format(device=s["device"], precision=tr(s["precision"]))
             )
         else:
             facts.append(_("device `{device}`").format(device=s["device"]))

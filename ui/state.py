@@ -34,6 +34,7 @@ from ui import keys, url_state
 from venus_core import rundir
 from venus_core.config import RunConfig
 from venus_core.errors import VenusError
+from venus_core.i18n import N_
 from venus_core.jobs import Job, JobRegistry
 
 SAVE_DIR_ENV = "VENUS_SAVE_DIR"  # default Save Directory (tests point it to a temporary folder)
@@ -194,7 +195,7 @@ def save_upload(name: str, data: bytes) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = (folder / safe_file_name(name)).resolve()
     if path.parent != folder.resolve():  # belt and braces: safe_file_name already strips folders
-        raise ValueError(f"upload name {name!r} escapes the upload folder")
+        raise ValueError(N_("upload name {name} escapes the upload folder").format(name=repr(name)))
     tmp = path.with_name(f".{path.name}.part")
     tmp.write_bytes(data)
     os.replace(tmp, path)

@@ -47,6 +47,8 @@ def bound(
     text are shown in the session's language; a given ``label`` is translated by the caller.
     """
     key = key or keys.field_key(name)
+    if "format_func" in kwargs:
+        kwargs["format_func"] = i18n.now(kwargs["format_func"])
     current = state.cfg().get(name)
     if key not in st.session_state:
         initial = to_widget(current) if to_widget else current
@@ -140,9 +142,10 @@ def dataset_label(cfg: Any) -> str:
     return entry.name if entry is not None else d.dataset
 
 
-# An option name as a word of its own (ASCII boundaries: in Chinese text it has letters around it).
+# An option name as a word of its own (ASCII boundaries: in Chinese text it has letters around it),
+# not a CLI flag (--split_method stays as it is).
 _OPTION_NAME = re.compile(
-    r"(?<![A-Za-z0-9_])("
+    r"(?<![A-Za-z0-9_-])("
     + "|".join(sorted((n for n in FIELD_INFO if "_" in n), key=len, reverse=True))
     + r")(?![A-Za-z0-9_])"
 )
@@ -174,7 +177,7 @@ def issue_text(issue: Issue) -> str:
         text = _("{text} (value '{value}')").format(text=text, value=value)
     text = i18n.end_sentence(text)
     if issue.fix:
-        text += " " + _("Fix: {fix}").format(fix=i18n.end_sentence(tr(issue.fix)))
+        text = _("{text} Fix: {fix}").format(text=text, fix=i18n.end_sentence(tr(issue.fix)))
     return _field_names(text)
 
 
@@ -196,3 +199,33 @@ def error_text(e: Exception) -> str:
 def show_error(e: Exception) -> None:
     """A user-fixable problem, one message, no traceback."""
     st.error(error_text(e), icon=":material/error:")
+
+
+def file_uploader(label: str, types: list[str], **kwargs: Any) -> Any:
+    """``st.file_uploader`` whose own texts follow the language. Streamlit draws its button
+    ("Upload") and its note ("200MB per file • CSV") in English only, with no parameter for them:
+    in another language a style hides them and shows the translation in their place."""
+    if i18n.current() != i18n.DEFAULT:
+        limit = st.get_option("server.maxUploadSize")
+        note = _("{size}MB per file • {types}").format(size=limit, types=", ".join(t.upper() for t in types))
+        zone = f"section[data-testid=stFileUploaderDropzone][aria-label={_css_string(label)}]"
+        replaced = {
+            f"{zone} button [data-testid=stMarkdownContainer] p": _("Upload"),
+            f"{zone} [data-testid=stFileUploaderDropzoneInstructions] span": note,
+        }
+        st.html(
+            "<style>"
+            + "".join(
+                f"{where} {{visibility: hidden; font-size: 0}}"
+                f"{where}::after {{visibility: visible; font-size: 0.875rem; content: {_css_string(text)}}}"
+                for where, text in replaced.items()
+            )
+            + "</style>"
+        )
+    return st.file_uploader(label, type=types, **kwargs)
+
+
+def _css_string(text: str) -> str:
+    """``text`` as a CSS string: letters kept, anything else (quotes, backslashes) escaped."""
+    safe = " .,:;·•()（）、，："
+    return '"' + "".join(c if c.isalnum() or c in safe else f"\\{ord(c):x} " for c in text) + '"'

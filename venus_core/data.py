@@ -939,9 +939,10 @@ def _derive_splits(raw: RawData, cfg: RunConfig, report: Report, monitor: Monito
     for name, idx in parts.items():
         raw.splits[name] = train.iloc[idx].reset_index(drop=True)
         raw.sources[name] = src
-        raw.derived[name] = N_("{how}, seed {seed}{stratified}").format(
-            how=how, seed=seed, stratified=N_(", stratified by label") if stratified else ""
-        )
+        derived = N_("{how}, seed {seed}").format(how=how, seed=seed)
+        if stratified:
+            derived = N_("{how}, stratified by label").format(how=derived)
+        raw.derived[name] = derived
         raw.columns[name] = raw.columns.get("train", [])
     for name in fractions:
         report.warning(

@@ -55,7 +55,7 @@ def autocast_dtype(device: torch.device, mixed_precision: bool) -> torch.dtype |
 
 
 def precision_name(dtype: torch.dtype | None) -> str:
-    return {None: "float32", torch.bfloat16: "bf16 mixed", torch.float16: "fp16 mixed"}[dtype]
+    return {None: "float32", torch.bfloat16: N_("bf16 mixed"), torch.float16: N_("fp16 mixed")}[dtype]
 
 
 def describe_precision(cfg: RunConfig) -> str:

@@ -186,20 +186,22 @@ def derive_splits(raw: RawData, cfg: RunConfig, report: Report, monitor: Monitor
             fix=N_("add rows, raise split_identity, or use split_method random"),
         )
         return
-    # Pairs the all-against-all prefilter missed are found by the check against train ("moved").
-    moved = N_("; {n} proteins moved to train by the check against train") if result.moved else ""
     how = N_(
         "split by homology: proteins more than {identity:.0%} identical stay in one split ({clusters} "
-        "clusters, the largest of {largest}), split_ratios {ratios}, seed {seed}{stratified}{moved}"
+        "clusters, the largest of {largest}), split_ratios {ratios}, seed {seed}"
     ).format(
         identity=d.split_identity,
         clusters=result.clusters,
         largest=result.largest,
         ratios=f"{tr}/{va}/{te}",
         seed=seed,
-        stratified=N_(", stratified by label") if strata is not None else "",
-        moved=moved.format(n=result.moved),
     )
+    if strata is not None:
+        how = N_("{how}, stratified by label").format(how=how)
+    if result.moved:  # pairs the all-against-all prefilter missed, found by the check against train
+        how = N_("{how}; {n} proteins moved to train by the check against train").format(
+            how=how, n=result.moved
+        )
     for name, idx in result.parts.items():
         raw.splits[name] = pooled.iloc[idx].reset_index(drop=True)
         raw.sources[name] = src

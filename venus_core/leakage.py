@@ -109,13 +109,14 @@ def set_threshold(report: Report, threshold: float) -> None:
             )
             for i in close[:EXAMPLES]
         )
-        # Optional parts are values that are marked messages themselves (or empty).
-        more = N_(" and {n} more").format(n=len(close) - EXAMPLES) if len(close) > EXAMPLES else ""
+        if len(close) > EXAMPLES:
+            shown = N_("{closest} and {n} more").format(closest=shown, n=len(close) - EXAMPLES)
+        # An optional part: a value that is a marked message itself, or empty.
         copies = N_(", {n} of them exact copies").format(n=exact) if exact else ""
         report.warning(
             N_(
                 "{split} has {n} of {total} sequences at least {threshold:.0%} identical to a train sequence "
-                "(near-duplicates{copies}): {split} scores will be too optimistic. Closest: {closest}{more}"
+                "(near-duplicates{copies}): {split} scores will be too optimistic. Closest: {closest}"
             ).format(
                 split=name,
                 n=len(close),
@@ -123,7 +124,6 @@ def set_threshold(report: Report, threshold: float) -> None:
                 threshold=threshold,
                 copies=copies,
                 closest=shown,
-                more=more,
             ),
             file=stats["sources"].get(name),
             column=stats["column"],

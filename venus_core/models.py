@@ -358,7 +358,7 @@ def local_entry(folder: str | Path) -> ModelEntry:
     return ModelEntry(
         str(folder),
         folder.name,
-        f"local ({arch.name})",
+        N_("local ({family})").format(family=arch.name),
         model_type,
         estimate_params(cfg),
         hidden,
@@ -366,7 +366,7 @@ def local_entry(folder: str | Path) -> ModelEntry:
         None,
         arch.needs_remote_code,
         "local",
-        "Local folder; parameter count estimated from config.json.",
+        N_("Local folder; parameter count estimated from config.json."),
     )
 
 
