@@ -560,24 +560,34 @@ def _coerce(name: str, value: Any) -> Any:
 
 
 def _problems(cfg: RunConfig) -> list[str]:
+    p = _data_problems(cfg) + _method_problems(cfg) + _train_problems(cfg)
+    o = cfg.output
+    p.extend(_path_problems(o))
+    if o.wandb_project is not None and not o.wandb_project.strip():
+        p.append(N_("wandb_project is empty."))
+    return p
+
+
+def _choice(p: list[str], name: str, value: Any, options: tuple) -> None:
+    """Adds a problem to ``p`` when ``value`` (set) is not one of ``options``."""
+    if value is not None and value not in options:
+        hint = _nearest_hint(str(value), options)
+        problem = N_("{name} '{value}' is not one of {options}.")
+        if hint:
+            problem = N_("{name} '{value}' is not one of {options}. {hint}")
+        p.append(problem.format(name=name, value=value, options=", ".join(options), hint=hint))
+
+
+def _data_problems(cfg: RunConfig) -> list[str]:
     p: list[str] = []
-    d, m, b, t, o = cfg.data, cfg.method, cfg.batch, cfg.train, cfg.output
-
-    def choice(name: str, value: Any, options: tuple) -> None:
-        if value is not None and value not in options:
-            hint = _nearest_hint(str(value), options)
-            problem = N_("{name} '{value}' is not one of {options}.")
-            if hint:
-                problem = N_("{name} '{value}' is not one of {options}. {hint}")
-            p.append(problem.format(name=name, value=value, options=", ".join(options), hint=hint))
-
+    d = cfg.data
     if not cfg.model.plm_model:
         p.append(N_("plm_model is empty: choose a model (see `python -m venus_core models`)."))
     if not (d.dataset or d.train_file):
         p.append(N_("No data: set dataset (a predefined name, hub id or folder) or train_file."))
     if (d.valid_file or d.test_file) and not d.train_file:
         p.append(N_("valid_file/test_file need a train_file too."))
-    choice("problem_type", d.problem_type, vocab.PROBLEM_TYPES)
+    _choice(p, "problem_type", d.problem_type, vocab.PROBLEM_TYPES)
     if d.num_labels is not None:
         if d.num_labels < 1:
             p.append(N_("num_labels must be at least 1; got {value}.").format(value=d.num_labels))
@@ -610,14 +620,20 @@ def _problems(cfg: RunConfig) -> list[str]:
                     metric=metric, problem_type=d.problem_type, options=", ".join(valid)
                 )
             )
-    choice("multi_label_format", d.multi_label_format, vocab.MULTI_LABEL_FORMATS)
+    return p + _format_and_split_problems(cfg)
+
+
+def _format_and_split_problems(cfg: RunConfig) -> list[str]:
+    p: list[str] = []
+    d = cfg.data
+    _choice(p, "multi_label_format", d.multi_label_format, vocab.MULTI_LABEL_FORMATS)
     if (
         d.multi_label_format == "multi_hot"
         and d.problem_type
         and d.problem_type != "multi_label_classification"
     ):
         p.append(N_("multi_label_format multi_hot only applies to multi-label labels; set it to indices."))
-    choice("normalize", d.normalize, vocab.NORMALIZATIONS)
+    _choice(p, "normalize", d.normalize, vocab.NORMALIZATIONS)
     if d.normalize and d.problem_type and d.problem_type != "regression":
         p.append(N_("normalize only applies to regression labels; unset it for classification."))
     if (
@@ -632,7 +648,7 @@ def _problems(cfg: RunConfig) -> list[str]:
         )
     elif d.split_ratios[0] <= 0 or d.split_ratios[1] <= 0:
         p.append(N_("split_ratios needs a positive train and validation fraction."))
-    choice("split_method", d.split_method, vocab.SPLIT_METHODS)
+    _choice(p, "split_method", d.split_method, vocab.SPLIT_METHODS)
     for name in ("split_identity", "leakage_identity"):
         value = getattr(d, name)
         if not 0 < value <= 1:
@@ -650,11 +666,16 @@ def _problems(cfg: RunConfig) -> list[str]:
                 value=d.max_seq_len
             )
         )
+    return p
 
-    choice("training_method", m.training_method, methods.names())
-    choice("pooling_method", m.pooling_method, vocab.POOLING_METHODS)
+
+def _method_problems(cfg: RunConfig) -> list[str]:
+    p: list[str] = []
+    m = cfg.method
+    _choice(p, "training_method", m.training_method, methods.names())
+    _choice(p, "pooling_method", m.pooling_method, vocab.POOLING_METHODS)
     for s in m.structure_seq:
-        choice("structure_seq", s, vocab.STRUCTURE_SEQS)
+        _choice(p, "structure_seq", s, vocab.STRUCTURE_SEQS)
     method = methods.METHODS.get(m.training_method)
     if method is not None:
         p.extend(method.problems(cfg))
@@ -664,8 +685,14 @@ def _problems(cfg: RunConfig) -> list[str]:
         p.append(N_("lora_alpha must be positive; got {value}.").format(value=m.lora_alpha))
     if not 0 <= m.lora_dropout < 1:
         p.append(N_("lora_dropout must be in [0, 1); got {value}.").format(value=m.lora_dropout))
+    return p
 
-    choice("batch_mode", b.batch_mode, vocab.BATCH_MODES)
+
+def _train_problems(cfg: RunConfig) -> list[str]:
+    p: list[str] = []
+    d, m, b, t = cfg.data, cfg.method, cfg.batch, cfg.train
+    method = methods.METHODS.get(m.training_method)
+    _choice(p, "batch_mode", b.batch_mode, vocab.BATCH_MODES)
     if b.batch_size < 1:
         p.append(N_("{name} must be at least 1; got {value}.").format(name="batch_size", value=b.batch_size))
     if b.batch_token < 1:
@@ -692,8 +719,8 @@ def _problems(cfg: RunConfig) -> list[str]:
                     monitor=t.monitor, metrics=", ".join(d.metrics)
                 )
             )
-    choice("monitor_strategy", t.monitor_strategy, ("max", "min"))
-    choice("scheduler", t.scheduler, vocab.SCHEDULERS)
+    _choice(p, "monitor_strategy", t.monitor_strategy, ("max", "min"))
+    _choice(p, "scheduler", t.scheduler, vocab.SCHEDULERS)
     if t.warmup_steps < 0:
         p.append(
             N_("{name} must be 0 or more; got {value}.").format(name="warmup_steps", value=t.warmup_steps)
@@ -717,10 +744,6 @@ def _problems(cfg: RunConfig) -> list[str]:
         )
     if not (t.device == "auto" or t.device in ("cpu", "mps", "cuda") or t.device.startswith("cuda:")):
         p.append(N_("device '{device}' is not auto, cpu, cuda, cuda:N or mps.").format(device=t.device))
-
-    p.extend(_path_problems(o))
-    if o.wandb_project is not None and not o.wandb_project.strip():
-        p.append(N_("wandb_project is empty."))
     return p
 
 

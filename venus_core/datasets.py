@@ -209,6 +209,12 @@ def resolve_task(cfg: RunConfig) -> RunConfig:
         )
     cfg = cfg.with_values(**fill)
     cfg.validate()
+    _check_monitor_direction(cfg)
+    return cfg
+
+
+def _check_monitor_direction(cfg: RunConfig) -> None:
+    """A known monitor watched the wrong way round (loss maximised) is a mistake: say which way."""
     t = cfg.train
     if t.monitor in vocab.METRICS or t.monitor == "loss":
         direction = vocab.metric_direction(t.monitor)
@@ -227,7 +233,6 @@ def resolve_task(cfg: RunConfig) -> RunConfig:
             raise VenusError(
                 contradiction.format(strategy=t.monitor_strategy, monitor=t.monitor, direction=direction)
             )
-    return cfg
 
 
 def format_table(entries: list[DatasetEntry]) -> str:
