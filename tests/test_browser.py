@@ -79,7 +79,8 @@ def test_every_page_renders(page, server):
     page.get_by_role("button", name="Preview Dataset").click()
     page.get_by_text("Train sequences").wait_for()
     wait_idle(page)
-    assert len(wait_charts(page, 2)) == 2
+    # lengths, labels, and the leakage histogram (the toy data comes with its splits)
+    assert len(wait_charts(page, 3)) == 3
     shot(page, "02_dataset_preview")
     goto_nav(page, "Model and Method")
     page.get_by_text("Trainable share").wait_for(timeout=60_000)
@@ -121,10 +122,10 @@ def test_train_end_to_end(page, server, tiny_esm, toy_csv):
         page.get_by_role("button", name="Download CSV").click()
     text = Path(info.value.path()).read_text()
     rows = list(csv.reader(io.StringIO(text)))
-    assert rows[0] == ["metric", "value"]
+    assert rows[0] == ["metric", "value", "title"]  # title: the metric's name as shown on screen
     names = [r[0] for r in rows[1:]]
     assert {"loss", "accuracy", "mcc", "auroc"} <= set(names)
-    for _, value in rows[1:]:
+    for _, value, _title in rows[1:]:
         assert value == "" or float(value) == float(value)  # numbers, or empty when undefined
 
     goto_nav(page, "Results")
