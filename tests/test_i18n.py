@@ -268,7 +268,7 @@ def _prose(text: str) -> bool:
     words = re.findall(r"[A-Za-z]{2,}", text)
     if not words or text in NOT_TEXT or text.startswith(">"):  # ">": a FASTA example
         return False
-    if re.search(r"data-testid|\{[a-z-]+: ", text):  # a style (CSS selector or declarations)
+    if re.search(r"data-testid|\{[a-z-]+: |</?(?:div|span|style|script)\b", text):  # CSS, HTML
         return False
     if " " not in text.strip():  # one token: prose only if it is a capitalised word ("Status")
         return bool(re.fullmatch(r"[A-Z][a-z]+", text))

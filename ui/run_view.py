@@ -7,6 +7,9 @@ the same thing. Figures are built only when the run's ``chart_version`` changed 
 
 from __future__ import annotations
 
+import html
+import json
+import time
 from typing import Any
 
 import streamlit as st
@@ -34,9 +37,13 @@ PHASES = {
     "validate": N_("Validating"),
     "test": N_("Testing the best model"),
 }
-# The Train page's live refresh: progress every second, charts (costlier to build) every few seconds.
-PROGRESS_EVERY_S = 1.0
-CHARTS_EVERY_S = 5.0
+# How often a page showing a live run asks the server again. The trainer shares the machine (and
+# the interpreter) with the server and the browser, and every refresh costs it: measured in Chromium
+# (python -m bench.browser), a one-second refresh made runs up to 1.4x slower. So the page refreshes
+# every few seconds, the clocks tick in the browser in between (``clock``), and the charts, the
+# costliest to draw, refresh least often.
+PROGRESS_EVERY_S = 5.0
+CHARTS_EVERY_S = 15.0
 
 STATUS_TEXT = {
     "pending": N_("Starting"),
@@ -143,15 +150,7 @@ def progress(
             fraction, text=where + _("{percent:.1f}% of all training steps").format(percent=fraction * 100)
         )
     c = st.columns(4)
-    c[0].metric(_("Elapsed"), fmt_duration(s.get("elapsed")))
-    eta = s.get("phase_eta") if caching else s.get("eta")
-    c[1].metric(
-        _("Time left (ETA)") if not caching else _("Time left (embeddings)"),
-        "—" if eta is None or s["status"] != "running" else fmt_duration(eta),
-        help=_("The whole run's remaining time, from the pace of its optimizer steps so far.")
-        if not caching
-        else _("Time left to compute the embeddings; the training's own ETA follows from its first steps."),
-    )
+    clock(c[0], c[1], s, caching)
     c[2].metric(
         _("Current loss"), fmt_value(s.get("loss")), help=_("Mean training loss of the current epoch so far.")
     )
@@ -191,6 +190,73 @@ def progress(
         facts.append(_("run folder `{folder}`").format(folder=s["run_dir"]))
     if facts:
         st.caption(" · ".join(facts))
+
+
+# The durations' formats come in the session's language (``fmt_duration``'s templates).
+_CLOCK_SCRIPT = """<script>
+(() => {
+  const formats = __FORMATS__;
+  const fill = (t, v) => t.replace(
+    /\\{([hms])(:02d)?\\}/g, (_, k, pad) => (pad ? String(v[k]).padStart(2, "0") : String(v[k])));
+  const fmt = (x) => {
+    x = Math.max(0, Math.round(x));
+    const v = {h: Math.floor(x / 3600), m: Math.floor((x % 3600) / 60), s: x % 60};
+    return fill(v.h ? formats.h : v.m ? formats.m : formats.s, v);
+  };
+  const tick = () => {
+    const now = Date.now() / 1000;
+    document.querySelectorAll("[data-venus-since]").forEach((el) => {
+      el.textContent = fmt(now - Number(el.dataset.venusSince));
+    });
+    document.querySelectorAll("[data-venus-until]").forEach((el) => {
+      el.textContent = fmt(Number(el.dataset.venusUntil) - now);
+    });
+  };
+  clearInterval(window.venusClock);
+  window.venusClock = setInterval(tick, 1000);
+  tick();
+})();
+</script>"""
+
+
+def _clock_value(label: str, text: str, attribute: str = "") -> str:
+    """A metric's look (label over a large value) for a value the browser may update itself."""
+    return (
+        f'<div style="font-size:0.875rem;line-height:1.6;margin-bottom:0.25rem">{html.escape(label)}</div>'
+        f'<div class="venus-clock" style="font-size:2.25rem;line-height:1.2" {attribute}>{text}</div>'
+    )
+
+
+def clock(elapsed_col, eta_col, s: dict[str, Any], caching: bool) -> None:
+    """Elapsed and time left. While the run is live they tick every second in the browser, from the
+    run's start and the estimated end, so the page need not ask the server every second."""
+    eta = s.get("phase_eta") if caching else s.get("eta")
+    label = _("Time left (embeddings)") if caching else _("Time left (ETA)")
+    running = s["status"] == "running"
+    elapsed = fmt_duration(s.get("elapsed"))
+    left = "—" if eta is None or not running else fmt_duration(eta)
+    if not running:
+        elapsed_col.metric(_("Elapsed"), elapsed)
+        eta_col.metric(
+            label,
+            left,
+            help=_(
+                "Time left to compute the embeddings; the training's own ETA follows from its first steps."
+            )
+            if caching
+            else _("The whole run's remaining time, from the pace of its optimizer steps so far."),
+        )
+        return
+    now = time.time()
+    since = f'data-venus-since="{now - float(s.get("elapsed") or 0.0):.3f}"'
+    until = f'data-venus-until="{now + float(eta):.3f}"' if eta is not None else ""
+    # The script carries the page's own numbers only (no user input): safe to run.
+    formats = {"h": _("{h} h {m:02d} min"), "m": _("{m} min {s:02d} s"), "s": _("{s} s")}
+    script = _CLOCK_SCRIPT.replace(
+        "__FORMATS__", json.dumps(formats, ensure_ascii=False).replace("</", "<\\/")
+    )
+    elapsed_col.html(_clock_value(_("Elapsed"), elapsed, since) + script, unsafe_allow_javascript=True)
+    eta_col.html(_clock_value(label, left, until), unsafe_allow_javascript=True)
 
 
 def best(s: dict[str, Any]) -> None:
