@@ -32,6 +32,7 @@ from venus_core.config import RunConfig
 from venus_core.doctor import Report
 from venus_core.errors import VenusError
 from venus_core.homology import Monitor
+from venus_core.i18n import N_, plural
 
 SPLITS = ("train", "validation", "test")
 # File stems (and hub split names) accepted for each split.
@@ -64,12 +65,13 @@ LABEL_NAMES_FILE = "label_names.json"
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 _DELETE_RESIDUES = str.maketrans("", "", "".join(vocab.AMINO_ACIDS))
 _BAD_RESIDUE = re.compile(f"[^{''.join(sorted(vocab.AMINO_ACIDS))}]")
-_RESIDUE_FIX = (
+_RESIDUE_FIX = N_(
     "use one-letter amino-acid codes (ACDEFGHIKLMNPQRSTVWY; X for unknown, also B, Z, U, O); "
     "remove gap '-' and stop '*' symbols"
 )
-_CSV_FIX = 'save it as CSV/TSV with a header row; quote values that contain the separator ("1,2")'
-_ENCODING_FIX = "re-save the file as UTF-8 (Excel: 'CSV UTF-8'; or `iconv -f latin1 -t utf-8`)"
+_CSV_FIX = N_('save it as CSV/TSV with a header row; quote values that contain the separator ("1,2")')
+_ENCODING_FIX = N_("re-save the file as UTF-8 (Excel: 'CSV UTF-8'; or `iconv -f latin1 -t utf-8`)")
+_JSON_FIX = N_("write one JSON object per line")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -232,7 +234,7 @@ def load_data(cfg: RunConfig) -> TaskData:
     """``prepare`` that raises ``VenusError`` listing the errors."""
     task, report = prepare(cfg)
     if task is None:
-        raise VenusError(report.format_errors())
+        raise report.exception()
     return task
 
 
@@ -273,7 +275,7 @@ def load_raw(cfg: RunConfig, *, report: Report | None = None, monitor: Monitor |
     if raw.splits:
         _derive_splits(raw, cfg, report, monitor)
     if own and report.errors:
-        raise VenusError(report.format_errors())
+        raise report.exception()
     return raw
 
 
@@ -296,10 +298,10 @@ def load_eval_data(cfg: RunConfig, path: str | Path, codec: LabelCodec) -> TaskD
         if mapped is not None:
             raw = RawData({"test": mapped}, {"test": str(path)}, {"test": [str(c) for c in df.columns]})
     if report.errors or not raw.splits:
-        raise VenusError(report.format_errors())
+        raise report.exception()
     task = _build(raw, cfg, report, codec=codec)
     if report.errors:
-        raise VenusError(report.format_errors())
+        raise report.exception()
     return task
 
 
@@ -321,14 +323,14 @@ def read_sequences_file(path: str | Path, sequence_column_name: str = "aa_seq") 
             _missing_column(col, "sequence", list(df.columns), str(path), report)
             df = None
     if df is None or report.errors:
-        raise VenusError(report.format_errors())
+        raise report.exception()
     df = df.drop(columns=[c for c in ("aa_seq", "row") if c in df.columns and c != col]).rename(
         columns={col: "aa_seq"}
     )
     df["aa_seq"] = [_check_sequence(v, i, str(path), col, report) for i, v in enumerate(df["aa_seq"], 1)]
     df["row"] = np.arange(1, len(df) + 1)
     if report.errors:
-        raise VenusError(report.format_errors())
+        raise report.exception()
     return df.reset_index(drop=True)
 
 
@@ -339,17 +341,17 @@ def read_sequences_text(text: str) -> pd.DataFrame:
     report = Report()
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
     if not lines:
-        raise VenusError("Paste sequences or upload a file first.")
+        raise VenusError(N_("Paste sequences or upload a file first."))
     if lines[0].startswith(">"):
         df = _parse_fasta("\n".join(lines), src, report)
     else:
         df = pd.DataFrame({"id": [f"seq_{i}" for i in range(1, len(lines) + 1)], "aa_seq": lines})
     if df is None or report.errors:
-        raise VenusError(report.format_errors())
+        raise report.exception()
     df["aa_seq"] = [_check_sequence(v, i, src, "sequence", report) for i, v in enumerate(df["aa_seq"], 1)]
     df["row"] = np.arange(1, len(df) + 1)
     if report.errors:
-        raise VenusError(report.format_errors())
+        raise report.exception()
     return df
 
 
@@ -380,21 +382,21 @@ def parse_label(
     float. Index ranges are not checked here (``num_labels`` may still be unknown).
     """
     if _is_missing(value):
-        return None, "missing label"
+        return None, N_("missing label")
     if problem_type == "single_label_classification":
         k = label_formats.as_class_index(value)
-        return (k, None) if k is not None else (None, "label is not an integer class index")
+        return (k, None) if k is not None else (None, N_("label is not an integer class index"))
     if problem_type == "multi_label_classification":
         return label_formats.parse_multi_label(value, multi_label_format, num_labels)
     if problem_type == "regression":
         try:
             x = float(value.strip() if isinstance(value, str) else value)
         except (TypeError, ValueError):
-            return None, "label is not a number"
+            return None, N_("label is not a number")
         if not math.isfinite(x):
-            return None, "label is not a finite number (NaN or infinity)"
+            return None, N_("label is not a finite number (NaN or infinity)")
         return x, None
-    return None, f"unknown problem_type '{problem_type}'"
+    return None, N_("unknown problem_type '{problem_type}'").format(problem_type=problem_type)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -457,7 +459,7 @@ def _read_source(cfg: RunConfig, report: Report) -> RawData:
         raw.label_names = _read_label_names(Path(d.train_file).expanduser().parent, report)
         return raw
     if not d.dataset:
-        report.error("no data: set a dataset (name, folder or hub id) or a train_file", kind="config")
+        report.error(N_("no data: set a dataset (name, folder or hub id) or a train_file"), kind="config")
         return raw
 
     target = d.dataset
@@ -472,9 +474,11 @@ def _read_source(cfg: RunConfig, report: Report) -> RawData:
         raw.label_names = _read_label_names(path.parent, report)
     elif entry is not None and entry.source == "demo":
         report.error(
-            f"the demo dataset {entry.name} has not been fetched yet (expected in {path})",
+            N_("the demo dataset {name} has not been fetched yet (expected in {path})").format(
+                name=entry.name, path=path
+            ),
             kind="file_not_found",
-            fix="run `make setup` or `python -m venus_core fetch-assets`",
+            fix=N_("run `make setup` or `python -m venus_core fetch-assets`"),
         )
     elif _HUB_ID.match(target):
         _read_hub(raw, target, target, cfg, report)
@@ -482,10 +486,14 @@ def _read_source(cfg: RunConfig, report: Report) -> RawData:
         names = [e.name for e in catalogue.catalogue_entries()]
         close = difflib.get_close_matches(target, names, n=1)
         report.error(
-            f"dataset '{target}' is not a predefined dataset, an existing folder or file, or a "
-            "Hugging Face id (user/name)",
+            N_(
+                "dataset '{dataset}' is not a predefined dataset, an existing folder or file, or a "
+                "Hugging Face id (user/name)"
+            ).format(dataset=target),
             kind="file_not_found",
-            fix=f"did you mean '{close[0]}'?" if close else "see `python -m venus_core datasets`",
+            fix=N_("did you mean '{name}'?").format(name=close[0])
+            if close
+            else N_("see `python -m venus_core datasets`"),
         )
     return raw
 
@@ -519,11 +527,12 @@ def _read_folder(raw: RawData, folder: Path, cfg: RunConfig, report: Report) -> 
         files = found.get(split, [])
         if len(files) > 1:
             report.warning(
-                f"several {split} files: using {files[0].name}, ignoring "
-                + ", ".join(p.name for p in files[1:]),
+                N_("several {split} files: using {file}, ignoring {others}").format(
+                    split=split, file=files[0].name, others=", ".join(p.name for p in files[1:])
+                ),
                 file=str(folder),
                 kind="ambiguous_files",
-                fix="keep one file per split in the folder",
+                fix=N_("keep one file per split in the folder"),
             )
         if files:
             _add_file(raw, split, files[0], cfg, report)
@@ -542,19 +551,25 @@ def _read_hub(
         detail = _one_line(f"{type(e).__name__}: {e}")
         if local:
             report.error(
-                f"folder {target} has no train/validation/test files and could not be read as a "
-                f"Hugging Face dataset folder ({detail})",
+                N_(
+                    "folder {folder} has no train/validation/test files and could not be read as a "
+                    "Hugging Face dataset folder ({detail})"
+                ).format(folder=target, detail=detail),
                 file=target,
                 kind="file_not_found",
-                fix="put train.csv (and validation.csv, test.csv) with columns aa_seq,label in it",
+                fix=N_("put train.csv (and validation.csv, test.csv) with columns aa_seq,label in it"),
             )
         else:
             report.error(
-                f"could not load the dataset '{target}' from the Hugging Face hub: the hub could not "
-                f"be reached or the dataset was not found ({detail})",
+                N_(
+                    "could not load the dataset '{dataset}' from the Hugging Face hub: the hub could not "
+                    "be reached or the dataset was not found ({detail})"
+                ).format(dataset=target, detail=detail),
                 kind="hub_unreachable",
-                fix="check the id and your network, or use a local folder with train/validation/test "
-                f"files, or a demo dataset ({', '.join(assets.DEMO_DATASETS)})",
+                fix=N_(
+                    "check the id and your network, or use a local folder with train/validation/test "
+                    "files, or a demo dataset ({demos})"
+                ).format(demos=", ".join(assets.DEMO_DATASETS)),
             )
         return
     if isinstance(loaded, hf.Dataset):
@@ -563,10 +578,10 @@ def _read_hub(
         split = SPLIT_ALIASES.get(str(name).lower())
         if split is None or split in raw.splits:
             report.warning(
-                f"split '{name}' of {label} is not used",
+                N_("split '{name}' of {dataset} is not used").format(name=name, dataset=label),
                 file=label,
                 kind="ignored_split",
-                fix="name the splits train, validation and test",
+                fix=N_("name the splits train, validation and test"),
             )
             continue
         source = f"{label}[{name}]"
@@ -574,10 +589,10 @@ def _read_hub(
         raw.columns[split] = [str(c) for c in df.columns]
         if df.empty:
             report.error(
-                f"the {split} split is empty",
+                N_("the {split} split is empty").format(split=split),
                 file=source,
                 kind="empty_split",
-                fix="add rows to it or remove it",
+                fix=N_("add rows to it or remove it"),
             )
             raw.failed.add(split)
             continue
@@ -606,27 +621,27 @@ def _read_table(path: Path, split: str, report: Report) -> pd.DataFrame | None:
     src = str(path)
     if not path.exists():
         report.error(
-            f"the {split} file does not exist",
+            N_("the {split} file does not exist").format(split=split),
             file=src,
             kind="file_not_found",
-            fix="check the path (relative paths start from the current folder)",
+            fix=N_("check the path (relative paths start from the current folder)"),
         )
         return None
     if path.is_dir():
         report.error(
-            f"the {split} file is a folder",
+            N_("the {split} file is a folder").format(split=split),
             file=src,
             kind="unreadable_file",
-            fix="give a CSV, TSV, Parquet or JSON lines file; or pass the folder as dataset",
+            fix=N_("give a CSV, TSV, Parquet or JSON lines file; or pass the folder as dataset"),
         )
         return None
     fmt = _table_format(path)
     if fmt is None:
         report.error(
-            f"unsupported file type for the {split} split",
+            N_("unsupported file type for the {split} split").format(split=split),
             file=src,
             kind="unreadable_file",
-            fix="use .csv, .tsv, .parquet or .jsonl (a spreadsheet: save it as CSV UTF-8)",
+            fix=N_("use .csv, .tsv, .parquet or .jsonl (a spreadsheet: save it as CSV UTF-8)"),
         )
         return None
     kind = fmt[1]
@@ -636,7 +651,9 @@ def _read_table(path: Path, split: str, report: Report) -> pd.DataFrame | None:
         else:
             text = _read_text(path)
             if not text.strip():
-                raise _FileProblem("the file is empty", "empty_split", "add a header row and data rows")
+                raise _FileProblem(
+                    N_("the file is empty"), "empty_split", N_("add a header row and data rows")
+                )
             if kind == "jsonl":
                 df = _parse_json_lines(text)
             else:
@@ -649,7 +666,7 @@ def _read_table(path: Path, split: str, report: Report) -> pd.DataFrame | None:
         return None
     except pd.errors.ParserError as e:
         report.error(
-            f"cannot be read as {kind.upper()}: {_one_line(str(e))}",
+            N_("cannot be read as {kind}: {detail}").format(kind=kind.upper(), detail=_one_line(str(e))),
             file=src,
             kind="unreadable_file",
             fix=_CSV_FIX,
@@ -657,18 +674,20 @@ def _read_table(path: Path, split: str, report: Report) -> pd.DataFrame | None:
         return None
     except Exception as e:  # corrupt Parquet, permission denied ...: name the file, keep the cause
         report.error(
-            f"cannot be read as {kind.upper()}: {_one_line(f'{type(e).__name__}: {e}')}",
+            N_("cannot be read as {kind}: {detail}").format(
+                kind=kind.upper(), detail=_one_line(f"{type(e).__name__}: {e}")
+            ),
             file=src,
             kind="unreadable_file",
-            fix=f"check that it is a valid {kind} file",
+            fix=N_("check that it is a valid {kind} file").format(kind=kind),
         )
         return None
     if df.empty:
         report.error(
-            f"the {split} file has a header but no data rows",
+            N_("the {split} file has a header but no data rows").format(split=split),
             file=src,
             kind="empty_split",
-            fix="add data rows, or leave this split out",
+            fix=N_("add data rows, or leave this split out"),
         )
         return None
     return df
@@ -687,7 +706,9 @@ def _read_text(path: Path) -> str:
             data = gzip.decompress(data)
         except (OSError, EOFError) as e:
             raise _FileProblem(
-                f"not a valid gzip file ({e})", "unreadable_file", "re-compress it with gzip"
+                N_("not a valid gzip file ({error})").format(error=e),
+                "unreadable_file",
+                N_("re-compress it with gzip"),
             ) from None
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode text" is UTF-16 with a BOM
         try:
@@ -703,7 +724,9 @@ def _read_text(path: Path) -> str:
     except UnicodeDecodeError as e:
         line = data[: e.start].count(b"\n") + 1
         raise _FileProblem(
-            f"is not UTF-8 text: byte 0x{data[e.start]:02x} on line {line} cannot be decoded",
+            N_("is not UTF-8 text: byte 0x{byte:02x} on line {line} cannot be decoded").format(
+                byte=data[e.start], line=line
+            ),
             "encoding",
             _ENCODING_FIX,
         ) from None
@@ -716,7 +739,7 @@ def _parse_json_lines(text: str) -> pd.DataFrame:
             records = json.loads(text)
         except json.JSONDecodeError as e:
             raise _FileProblem(
-                f"invalid JSON: {e}", "unreadable_file", "write one JSON object per line"
+                N_("invalid JSON: {error}").format(error=e), "unreadable_file", _JSON_FIX
             ) from None
     else:
         records = []
@@ -726,13 +749,15 @@ def _parse_json_lines(text: str) -> pd.DataFrame:
                     records.append(json.loads(line))
                 except json.JSONDecodeError as e:
                     raise _FileProblem(
-                        f"invalid JSON on line {n}: {e}", "unreadable_file", "write one JSON object per line"
+                        N_("invalid JSON on line {line}: {error}").format(line=n, error=e),
+                        "unreadable_file",
+                        _JSON_FIX,
                     ) from None
     if not all(isinstance(r, dict) for r in records):
         raise _FileProblem(
-            'each JSON line must be an object like {"aa_seq": ..., "label": ...}',
+            N_('each JSON line must be an object like {"aa_seq": ..., "label": ...}'),
             "unreadable_file",
-            "write one JSON object per line",
+            _JSON_FIX,
         )
     return pd.DataFrame.from_records(records)
 
@@ -761,11 +786,18 @@ def _map_columns(
 def _missing_column(col: str, what: str, found: list[str], source: str, report: Report) -> None:
     close = difflib.get_close_matches(col, found, n=1, cutoff=0.4)
     option = "sequence_column_name" if what == "sequence" else "label_column_name"
-    fix = f"rename the column to '{col}', or set {option}"
+    fix = N_("rename the column to '{column}', or set {option}").format(column=col, option=option)
     if close:
-        fix = f"did you mean '{close[0]}'? Set {option} to '{close[0]}' or rename the column"
+        fix = N_("did you mean '{name}'? Set {option} to '{name}' or rename the column").format(
+            name=close[0], option=option
+        )
+    message = (
+        N_("no sequence column '{column}'; columns found: {found}")
+        if what == "sequence"
+        else N_("no label column '{column}'; columns found: {found}")
+    )
     report.error(
-        f"no {what} column '{col}'; columns found: {', '.join(found) or '(none)'}",
+        message.format(column=col, found=", ".join(found) or N_("(none)")),
         file=source,
         column=col,
         kind="missing_column",
@@ -782,10 +814,10 @@ def _read_label_names(folder: Path, report: Report) -> list[str] | None:
         names = [str(mapping[str(i)]) for i in range(len(mapping))]
     except (ValueError, KeyError, TypeError, AttributeError) as e:
         report.warning(
-            f'ignored: not a JSON object {{"0": "name", ...}} ({_one_line(str(e))})',
+            N_('ignored: not a JSON object {{"0": "name", ...}} ({error})').format(error=_one_line(str(e))),
             file=str(path),
             kind="label_names",
-            fix="map every class index 0..n-1 to a name",
+            fix=N_("map every class index 0..n-1 to a name"),
         )
         return None
     return names
@@ -804,7 +836,9 @@ def _is_fasta(path: Path) -> bool:
 def _read_fasta(path: Path, report: Report) -> pd.DataFrame | None:
     src = str(path)
     if not path.is_file():
-        report.error("the input file does not exist", file=src, kind="file_not_found", fix="check the path")
+        report.error(
+            N_("the input file does not exist"), file=src, kind="file_not_found", fix=N_("check the path")
+        )
         return None
     try:
         text = _read_text(path)
@@ -827,19 +861,19 @@ def _parse_fasta(text: str, src: str, report: Report) -> pd.DataFrame | None:
         elif line.strip() and not line.startswith(";"):
             if not seqs:
                 report.error(
-                    f"sequence text on line {n} comes before the first '>' header",
+                    N_("sequence text on line {line} comes before the first '>' header").format(line=n),
                     file=src,
                     kind="unreadable_file",
-                    fix="start every record with a '>id' line",
+                    fix=N_("start every record with a '>id' line"),
                 )
                 return None
             seqs[-1].append(line)
     if not ids:
         report.error(
-            "no FASTA records ('>id' lines) found",
+            N_("no FASTA records ('>id' lines) found"),
             file=src,
             kind="empty_split",
-            fix="give a FASTA file or a table with a sequence column",
+            fix=N_("give a FASTA file or a table with a sequence column"),
         )
         return None
     return pd.DataFrame({"id": ids, "description": descriptions, "aa_seq": ["".join(s) for s in seqs]})
@@ -853,10 +887,10 @@ def _derive_splits(raw: RawData, cfg: RunConfig, report: Report, monitor: Monito
     if "train" not in raw.splits:
         if "train" not in raw.failed:
             report.error(
-                "no train split found",
+                N_("no train split found"),
                 file=next(iter(raw.sources.values()), None),
                 kind="empty_split",
-                fix="add a train file (train.csv)",
+                fix=N_("add a train file (train.csv)"),
             )
         return
     if cfg.data.split_method == "homology" and not raw.failed:
@@ -873,44 +907,51 @@ def _derive_splits(raw: RawData, cfg: RunConfig, report: Report, monitor: Monito
         return
     if has_val:  # train + validation: never test on validation
         report.warning(
-            "no test split: no test metrics will be computed",
+            N_("no test split: no test metrics will be computed"),
             kind="no_test",
-            fix="add a test file to get test metrics",
+            fix=N_("add a test file to get test metrics"),
         )
         return
     if has_test:
         fractions = {"validation": va / (tr + va)}
-        how = f"carved from train: {fractions['validation']:.3f} of its rows (split_ratios {va}/({tr}+{va}))"
+        how = N_("carved from train: {fraction:.3f} of its rows (split_ratios {ratios})").format(
+            fraction=fractions["validation"], ratios=f"{va}/({tr}+{va})"
+        )
     else:
         fractions = {"validation": va, "test": te} if te > 0 else {"validation": va}
-        how = f"split from train with split_ratios {tr}/{va}/{te}"
+        how = N_("split from train with split_ratios {ratios}").format(ratios=f"{tr}/{va}/{te}")
     keys, stratified = _strata(train, cfg, src, report)
     parts = _split_rows(len(train), fractions, seed, keys)
     if parts is None:
         report.error(
-            f"too few rows in train ({len(train)}) to derive {' and '.join(fractions)} splits",
+            N_("too few rows in train ({n}) to derive {splits} splits").format(
+                n=len(train), splits=N_("validation and test") if len(fractions) > 1 else "validation"
+            ),
             file=src,
             kind="empty_split",
-            fix="add rows, or provide validation and test files",
+            fix=N_("add rows, or provide validation and test files"),
         )
         return
     for name, idx in parts.items():
         raw.splits[name] = train.iloc[idx].reset_index(drop=True)
         raw.sources[name] = src
-        raw.derived[name] = f"{how}, seed {seed}{', stratified by label' if stratified else ''}"
+        derived = N_("{how}, seed {seed}").format(how=how, seed=seed)
+        if stratified:
+            derived = N_("{how}, stratified by label").format(how=derived)
+        raw.derived[name] = derived
         raw.columns[name] = raw.columns.get("train", [])
     for name in fractions:
         report.warning(
-            f"no {name} split given: {raw.derived[name]}",
+            N_("no {split} split given: {how}").format(split=name, how=raw.derived[name]),
             file=src,
             kind="derived_split",
-            fix=f"provide a {name} file to control it",
+            fix=N_("provide a {split} file to control it").format(split=name),
         )
     if "test" not in raw.splits:
         report.warning(
-            "no test split: no test metrics will be computed",
+            N_("no test split: no test metrics will be computed"),
             kind="no_test",
-            fix="add a test file, or give split_ratios a test fraction",
+            fix=N_("add a test file, or give split_ratios a test fraction"),
         )
 
 
@@ -923,12 +964,15 @@ def _strata(train: pd.DataFrame, cfg: RunConfig, src: str, report: Report) -> tu
     single = [str(c) for c, n in zip(classes, counts, strict=True) if n < 2 and c != "?"]
     if single:
         report.warning(
-            f"{_count(len(single), 'class')} ({', '.join(single[:10])}) with a single row in train: "
-            "the automatic split is not stratified",
+            N_(
+                "{classes} ({shown}) with a single row in train: the automatic split is not stratified"
+            ).format(
+                classes=plural(len(single), N_("{n} class"), N_("{n} classes")), shown=", ".join(single[:10])
+            ),
             file=src,
             column=cfg.data.label_column_name,
             kind="unstratified",
-            fix="provide validation and test files, or add rows to the rare classes",
+            fix=N_("provide validation and test files, or add rows to the rare classes"),
         )
         return None, False
     return keys, True
@@ -1039,9 +1083,11 @@ def _build(raw: RawData, cfg: RunConfig, report: Report, *, codec: LabelCodec | 
         df["target"] = _typed_targets(df["target"], problem_type, task if normalization else None)
     if task.label_names and num_labels and len(task.label_names) != num_labels:
         report.warning(
-            f"{len(task.label_names)} label names for {num_labels} classes: names ignored",
+            N_("{n} label names for {num_labels} classes: names ignored").format(
+                n=len(task.label_names), num_labels=num_labels
+            ),
             kind="label_names",
-            fix=f"give one name per class in {LABEL_NAMES_FILE}",
+            fix=N_("give one name per class in {file}").format(file=LABEL_NAMES_FILE),
         )
         task.label_names = None
     return task
@@ -1065,19 +1111,23 @@ def _clean_split(
     n_lower = sum(1 for t in texts if t != t.upper())
     if n_lower:
         report.warning(
-            f"{_count(n_lower, 'sequence')} of {split} had lower-case residues: upper-cased",
+            N_("{sequences} of {split} had lower-case residues: upper-cased").format(
+                sequences=_sequences(n_lower), split=split
+            ),
             file=src,
             column=seq_col,
             kind="lowercase",
-            fix="nothing to do; upper-case them to silence this",
+            fix=N_("nothing to do; upper-case them to silence this"),
         )
     if n_space:
         report.warning(
-            f"{_count(n_space, 'sequence')} of {split} contained white space: removed",
+            N_("{sequences} of {split} contained white space: removed").format(
+                sequences=_sequences(n_space), split=split
+            ),
             file=src,
             column=seq_col,
             kind="whitespace",
-            fix="nothing to do; remove it to silence this",
+            fix=N_("nothing to do; remove it to silence this"),
         )
     out = pd.DataFrame({"aa_seq": seqs, "label": df["label"].to_numpy(), "row": df["row"].to_numpy()})
     for col in vocab.STRUCTURE_SEQS:
@@ -1086,23 +1136,30 @@ def _clean_split(
     for col in required:
         if col not in out.columns:
             report.error(
-                f"{cfg.method.training_method} needs the structure column '{col}'; columns found: "
-                f"{', '.join(found)}",
+                N_("{method} needs the structure column '{column}'; columns found: {found}").format(
+                    method=cfg.method.training_method, column=col, found=", ".join(found)
+                ),
                 file=src,
                 column=col,
                 kind="missing_structure",
-                fix=f"add {col} (same length as the sequence), or remove it from structure_seq",
+                fix=N_("add {column} (same length as the sequence), or remove it from structure_seq").format(
+                    column=col
+                ),
             )
             continue
         for seq, struct, row in zip(out["aa_seq"], out[col], out["row"], strict=True):
             if seq and len(struct) != len(seq):
                 report.error(
-                    f"{col} has {len(struct)} letters but the sequence has {len(seq)} residues",
+                    N_("{column} has {letters} letters but the sequence has {residues} residues").format(
+                        column=col, letters=len(struct), residues=len(seq)
+                    ),
                     file=src,
                     row=int(row),
                     column=col,
                     kind="structure_length",
-                    fix=f"{col} needs one letter per residue; recompute it from the same structure",
+                    fix=N_(
+                        "{column} needs one letter per residue; recompute it from the same structure"
+                    ).format(column=col),
                 )
     return out
 
@@ -1111,19 +1168,21 @@ def _check_sequence(value: Any, row: int, src: str, col: str, report: Report) ->
     seq = clean_sequence(value)
     if not seq:
         report.error(
-            "empty sequence",
+            N_("empty sequence"),
             file=src,
             row=row,
             column=col,
             kind="empty_sequence",
-            fix="fill in the sequence or delete the row",
+            fix=N_("fill in the sequence or delete the row"),
         )
         return seq
     bad = first_bad_residue(seq)
     if bad:
         pos, char = bad
         report.error(
-            f"character '{char}' at position {pos} is not an amino-acid letter",
+            N_("character '{char}' at position {position} is not an amino-acid letter").format(
+                char=char, position=pos
+            ),
             file=src,
             row=row,
             column=col,
@@ -1144,9 +1203,9 @@ def _parse_labels(
     num_labels: int | None = None,
 ) -> pd.Series:
     fixes = {
-        "single_label_classification": "use an integer class index (0, 1, 2, ...)",
+        "single_label_classification": N_("use an integer class index (0, 1, 2, ...)"),
         "multi_label_classification": label_formats.FIXES[label_format],
-        "regression": "use a finite number such as 0.75 or -1.2",
+        "regression": N_("use a finite number such as 0.75 or -1.2"),
     }
     targets = []
     for value, row in zip(df["label"], df["row"], strict=True):
@@ -1160,7 +1219,7 @@ def _parse_labels(
                 column=col,
                 value=None if missing else value,
                 kind="missing_label" if missing else "bad_label",
-                fix="fill in the label or delete the row" if missing else fixes[problem_type],
+                fix=N_("fill in the label or delete the row") if missing else fixes[problem_type],
             )
         targets.append(target)
     # object dtype: pandas would turn None into NaN and ints into floats
@@ -1174,8 +1233,10 @@ def _range_problem(target: Any, problem_type: str, num_labels: int | None) -> st
     for k in indices:
         if k < 0 or (num_labels is not None and k >= num_labels):
             if num_labels is None:
-                return f"class index {k} is negative (indices count from 0)"
-            return f"class index {k} is outside 0..{num_labels - 1} (num_labels is {num_labels})"
+                return N_("class index {index} is negative (indices count from 0)").format(index=k)
+            return N_("class index {index} is outside 0..{last} (num_labels is {num_labels})").format(
+                index=k, last=num_labels - 1, num_labels=num_labels
+            )
     return None
 
 
@@ -1192,7 +1253,7 @@ def _check_ranges(
                 column=col,
                 value=value,
                 kind="label_out_of_range",
-                fix="class indices count from 0; set num_labels to the number of classes",
+                fix=N_("class indices count from 0; set num_labels to the number of classes"),
             )
 
 
@@ -1210,10 +1271,12 @@ def _infer_num_labels(
         return None
     num_labels = max(2, largest + 1)
     report.warning(
-        f"num_labels was not set: inferred {num_labels} from the labels (largest class index {largest})",
+        N_(
+            "num_labels was not set: inferred {num_labels} from the labels (largest class index {largest})"
+        ).format(num_labels=num_labels, largest=largest),
         column=col,
         kind="num_labels_inferred",
-        fix="set num_labels if some classes are absent from the data",
+        fix=N_("set num_labels if some classes are absent from the data"),
     )
     return num_labels
 
@@ -1235,12 +1298,14 @@ def _normalization(
         constant = stats["max"] == stats["min"]
     if constant:
         report.error(
-            f"all train labels are equal ({values[0]:g}): {method} normalisation would divide by zero, "
-            "and there is nothing to learn",
+            N_(
+                "all train labels are equal ({value:g}): {method} normalisation would divide by zero, "
+                "and there is nothing to learn"
+            ).format(value=values[0], method=method),
             file=src,
             column=col,
             kind="constant_labels",
-            fix="check the label column; or unset normalize",
+            fix=N_("check the label column; or unset normalize"),
         )
         return None
     return stats
@@ -1285,9 +1350,9 @@ def _is_missing(value: Any) -> bool:
     return False
 
 
-def _count(n: int, noun: str) -> str:
-    """``1 sequence``, ``2 sequences``, ``2 classes``."""
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}{'es' if noun.endswith('s') else 's'}"
+def _sequences(n: int) -> str:
+    """``1 sequence``, ``2 sequences``."""
+    return plural(n, N_("{n} sequence"), N_("{n} sequences"))
 
 
 def _one_line(text: str, n: int = 500) -> str:

@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from venus_core.errors import VenusError
+from venus_core.i18n import N_, plural
 from venus_core.jsonvalues import jsonable
 
 if TYPE_CHECKING:
@@ -133,7 +135,7 @@ class Report:
             )
             target.append(more)
         more.count += 1
-        more.message = f"... and {more.count} more rows with the same problem"
+        more.message = N_("... and {count} more rows with the same problem").format(count=more.count)
 
     def error(self, message: str, **kw: Any) -> None:
         self.add(Issue("error", message, **kw))
@@ -167,6 +169,12 @@ class Report:
         """The errors only, for a ``VenusError`` message."""
         head = f"The data has {_plural(self.n_errors, 'error')}:"
         return "\n".join([head, *(i.format() for i in self.errors)])
+
+    def exception(self) -> VenusError:
+        """A ``VenusError`` listing the errors; it carries them (``issues``) for the dashboard."""
+        error = VenusError(self.format_errors())
+        error.issues = list(self.errors)
+        return error
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -203,9 +211,11 @@ def check(
 def add_unexpected(report: Report, e: BaseException) -> None:
     """Record an exception that is not a user's mistake as an ERROR line (no traceback)."""
     report.error(
-        f"Unexpected problem while checking the data: {type(e).__name__}: {_one_line(str(e))}",
+        N_("Unexpected problem while checking the data: {error}").format(
+            error=f"{type(e).__name__}: {_one_line(str(e))}"
+        ),
         kind="unexpected",
-        fix="check the inputs named above; if they look right, please report this message",
+        fix=N_("check the inputs named above; if they look right, please report this message"),
     )
 
 
@@ -236,13 +246,14 @@ def inspect(
             n_long = int((df["aa_seq"].str.len() > cfg.data.max_seq_len).sum())
             if n_long:
                 report.warning(
-                    f"{name} has {_plural(n_long, 'sequence')} longer than max_seq_len "
-                    f"{cfg.data.max_seq_len}: "
-                    "they will be truncated, never dropped",
+                    N_(
+                        "{split} has {sequences} longer than max_seq_len {max_seq_len}: they will be "
+                        "truncated, never dropped"
+                    ).format(split=name, sequences=_sequences(n_long), max_seq_len=cfg.data.max_seq_len),
                     file=src,
                     column=seq_col,
                     kind="too_long",
-                    fix="raise max_seq_len (memory allowing) if the ends of long sequences matter",
+                    fix=N_("raise max_seq_len (memory allowing) if the ends of long sequences matter"),
                 )
     _leakage(splits, task.sources, seq_col, report)
     if task.problem_type == "single_label_classification":
@@ -267,14 +278,21 @@ def _duplicates(df: pd.DataFrame, split: str, src: str | None, seq_col: str, rep
     )
     per_seq = labels.groupby(repeated).nunique()
     conflicting = int((per_seq > 1).sum())
-    message = f"{split} has duplicate sequences: {_plural(len(per_seq), 'sequence')} in {len(repeated)} rows"
-    message += f"; {conflicting} of them with different labels" if conflicting else "; their labels agree"
+    if conflicting:
+        message = N_(
+            "{split} has duplicate sequences: {sequences} in {rows} rows; {conflicting} of them with "
+            "different labels"
+        )
+    else:
+        message = N_("{split} has duplicate sequences: {sequences} in {rows} rows; their labels agree")
     report.warning(
-        message,
+        message.format(
+            split=split, sequences=_sequences(len(per_seq)), rows=len(repeated), conflicting=conflicting
+        ),
         file=src,
         column=seq_col,
         kind="duplicates",
-        fix="remove the extra copies (and resolve conflicting labels) so no protein counts twice",
+        fix=N_("remove the extra copies (and resolve conflicting labels) so no protein counts twice"),
     )
 
 
@@ -285,13 +303,17 @@ def _leakage(splits: dict[str, pd.DataFrame], sources: dict[str, str], seq_col: 
             shared = len(sets[a] & sets[b])
             if shared:
                 report.warning(
-                    f"{b} shares {_plural(shared, 'sequence')} with {a} (data leakage: {b} scores will be "
-                    "too optimistic)",
+                    N_(
+                        "{split} shares {sequences} with {other} (data leakage: {split} scores will be "
+                        "too optimistic)"
+                    ).format(split=b, sequences=_sequences(shared), other=a),
                     file=sources.get(b),
                     column=seq_col,
                     kind="leakage",
-                    fix=f"remove them from {b}, or split by sequence clusters (e.g. MMseqs2) so no "
-                    "protein is in two splits",
+                    fix=N_(
+                        "remove them from {split}, or split by sequence clusters (e.g. MMseqs2) so no "
+                        "protein is in two splits"
+                    ).format(split=b),
                 )
 
 
@@ -300,12 +322,14 @@ def _class_balance(task: TaskData, report: Report, label_col: str) -> None:
         classes = {t for t in df["target"] if t is not None and not _is_nan(t)}
         if len(df) > 1 and len(classes) == 1:
             report.warning(
-                f"{name} has one class only ({next(iter(classes))}): most metrics (MCC, AUROC, F1) "
-                "are meaningless on it",
+                N_(
+                    "{split} has one class only ({label}): most metrics (MCC, AUROC, F1) are meaningless "
+                    "on it"
+                ).format(split=name, label=next(iter(classes))),
                 file=task.sources.get(name),
                 column=label_col,
                 kind="one_class",
-                fix="make sure every split contains examples of each class",
+                fix=N_("make sure every split contains examples of each class"),
             )
     train = task.splits.get("train")
     if train is None:
@@ -317,24 +341,27 @@ def _class_balance(task: TaskData, report: Report, label_col: str) -> None:
         (big, n_big), (small, n_small) = counts.most_common()[0], counts.most_common()[-1]
         if n_big > IMBALANCE_RATIO * n_small:
             report.warning(
-                f"strong class imbalance in train: class {big} has {n_big} rows, class {small} has "
-                f"{n_small} (ratio {n_big / n_small:.3g})",
+                N_(
+                    "strong class imbalance in train: class {big} has {n_big} rows, class {small} has "
+                    "{n_small} (ratio {ratio:.3g})"
+                ).format(big=big, n_big=n_big, small=small, n_small=n_small, ratio=n_big / n_small),
                 file=task.sources.get("train"),
                 column=label_col,
                 kind="imbalance",
-                fix="prefer mcc, f1 or auroc over accuracy as the monitor, or rebalance the data",
+                fix=N_("prefer mcc, f1 or auroc over accuracy as the monitor, or rebalance the data"),
             )
     if task.num_labels and counts:
         absent = [k for k in range(task.num_labels) if k not in counts]
         if absent:
             shown = ", ".join(map(str, absent[:20])) + (" ..." if len(absent) > 20 else "")
             report.warning(
-                f"{_plural(len(absent), 'class')} without a row in train ({shown}): the model cannot "
-                "learn them",
+                N_("{classes} without a row in train ({shown}): the model cannot learn them").format(
+                    classes=_classes(len(absent)), shown=shown
+                ),
                 file=task.sources.get("train"),
                 column=label_col,
                 kind="missing_class",
-                fix="check num_labels and the label indices (they count from 0)",
+                fix=N_("check num_labels and the label indices (they count from 0)"),
             )
 
 
@@ -424,6 +451,14 @@ def _short(value: Any, n: int = 40) -> str:
 
 def _one_line(text: str, n: int = 500) -> str:
     return _truncate(" ".join(text.split()), n)
+
+
+def _sequences(n: int) -> str:
+    return plural(n, N_("{n} sequence"), N_("{n} sequences"))
+
+
+def _classes(n: int) -> str:
+    return plural(n, N_("{n} class"), N_("{n} classes"))
 
 
 def _plural(n: int, word: str) -> str:
