@@ -12,6 +12,7 @@ from ui.i18n import N_, _, tr
 from ui.widgets import bound, file_uploader, fmt_value, issue_text, metric_title, show_error
 from venus_core import columns, datasets, doctor, vocab
 from venus_core.errors import VenusError
+from venus_core.report import Report
 
 st.title(_("Dataset"))
 st.caption(
@@ -331,7 +332,7 @@ leakage.split_settings()
 
 
 # -- Preview Dataset -------------------------------------------------------------------------------
-def show_report(report: doctor.Report) -> None:
+def show_report(report: Report) -> None:
     stats = report.stats or {}
     splits = stats.get("splits", {})
     if splits:
@@ -368,7 +369,7 @@ def show_report(report: doctor.Report) -> None:
         st.info(_("The dataset has no rows to preview."))
 
 
-def show_distributions(stats: dict, splits: dict, report: doctor.Report) -> None:
+def show_distributions(stats: dict, splits: dict, report: Report) -> None:
     c1, c2 = st.columns(2)
     with c1:
         st.plotly_chart(charts.length_histogram(stats), width="stretch", key="len-hist")

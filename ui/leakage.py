@@ -15,7 +15,7 @@ from ui.i18n import _, tr
 from ui.widgets import bound
 from venus_core import leakage, vocab
 from venus_core.config import DataConfig
-from venus_core.doctor import Report
+from venus_core.report import Report
 
 THRESHOLD_KEY = keys.field_key("leakage_identity")
 

@@ -15,8 +15,8 @@ from ui import i18n, keys, state
 from ui.i18n import _, tr
 from venus_core import datasets, models, vocab
 from venus_core.config import FIELD_INFO, field_help, field_label
-from venus_core.doctor import Issue
 from venus_core.errors import VenusError
+from venus_core.report import Issue
 
 STATUS_ICONS = {
     "running": ":material/progress_activity:",

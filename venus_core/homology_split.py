@@ -16,13 +16,16 @@ import numpy as np
 import pandas as pd
 
 from venus_core import homology
+from venus_core.data.labels import parse_label
+from venus_core.data.read import clean_sequence
+from venus_core.data.types import SPLITS
 from venus_core.homology import Monitor, Stopped, against_train
 from venus_core.i18n import N_
 
 if TYPE_CHECKING:
     from venus_core.config import RunConfig
-    from venus_core.data import RawData
-    from venus_core.doctor import Report
+    from venus_core.data.types import RawData
+    from venus_core.report import Report
 
 VERIFY_ROUNDS = 5  # checks against train (one is enough in practice; each later one is small)
 
@@ -142,7 +145,6 @@ def _assign(
 def derive_splits(raw: RawData, cfg: RunConfig, report: Report, monitor: Monitor | None = None) -> None:
     """``split_method homology``: pool every split read (one file, or the given splits: a re-split)
     and cut it into train/validation/test by clusters of related proteins."""
-    from venus_core.data import SPLITS, clean_sequence, parse_label
 
     d, seed = cfg.data, cfg.train.seed
     given = [s for s in SPLITS if s in raw.splits]

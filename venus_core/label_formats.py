@@ -28,7 +28,7 @@ from venus_core.i18n import N_
 if TYPE_CHECKING:
     import pandas as pd
 
-    from venus_core.doctor import Report
+    from venus_core.report import Report
 
 INDICES, MULTI_HOT = vocab.MULTI_LABEL_FORMATS
 FIXES = {

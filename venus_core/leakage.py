@@ -22,8 +22,8 @@ from venus_core.i18n import N_
 
 if TYPE_CHECKING:
     from venus_core.config import RunConfig
-    from venus_core.data import TaskData
-    from venus_core.doctor import Report
+    from venus_core.data.types import TaskData
+    from venus_core.report import Report
 
 KIND = "near_duplicates"
 QUERY_SPLITS = ("validation", "test")
