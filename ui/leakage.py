@@ -62,18 +62,24 @@ def split_settings() -> None:
             )
         with c2:
             if state.cfg().data.split_method == "homology":
-                bound(
-                    "split_identity",
-                    st.slider,
-                    _("Split identity"),
-                    min_value=1,
-                    max_value=100,
-                    step=1,
-                    format="%d%%",
-                    to_widget=lambda v: int(round(v * 100)),
-                    from_widget=lambda v: v / 100,
-                )
+                percent_slider("split_identity", _("Split identity"))
         bound("leakage_report", st.checkbox, _("Report each validation/test protein's identity to train"))
+
+
+def percent_slider(name: str, label: str, **kwargs) -> None:
+    """An identity option (a fraction in the config) as a 1-100% slider."""
+    bound(
+        name,
+        st.slider,
+        label,
+        min_value=1,
+        max_value=100,
+        step=1,
+        format="%d%%",
+        to_widget=lambda v: int(round(v * 100)),
+        from_widget=lambda v: v / 100,
+        **kwargs,
+    )
 
 
 def same_data(previewed: DataConfig, current: DataConfig) -> bool:
@@ -89,16 +95,9 @@ def render(report: Report) -> None:
             st.caption(_("Leakage report off (leakage_report): identity to train was not computed."))
         return
     st.markdown(_("**Homology leakage: each protein's highest identity to a training protein**"))
-    bound(
+    percent_slider(
         "leakage_identity",
-        st.slider,
         _("Near-duplicate threshold"),
-        min_value=1,
-        max_value=100,
-        step=1,
-        format="%d%%",
-        to_widget=lambda v: int(round(v * 100)),
-        from_widget=lambda v: v / 100,
         # Before the rerun draws the warnings: they follow the new threshold at once.
         on_change=lambda: leakage.set_threshold(report, st.session_state[THRESHOLD_KEY] / 100),
     )

@@ -1,18 +1,9 @@
-"""Loading a run's data: files, a folder or a hub dataset -> cleaned, parsed, checked splits.
+"""A run's data: files, a folder or a hub dataset -> cleaned, parsed, checked splits.
 
-``load_raw`` reads the splits as they are (columns renamed to ``aa_seq``/``label``, a ``row``
-column added, missing splits derived by a seeded, stratified split). ``prepare`` then cleans the
-sequences, parses the labels and records every problem in a ``report.Report``; it returns a
-``TaskData`` only when there is no error. ``load_data`` is ``prepare`` that raises.
-
-Two rules the reference implementation broke (see reference/venusfactory-defects.md): a missing
-validation split is carved from train, never replaced by train; a missing test split means no
-test metrics, never testing on validation.
-
-The package: ``types`` (splits, label codec, raw and prepared data), ``read`` (files, folders,
-hub datasets), ``split`` (deriving missing splits), ``labels`` (parsing and checking labels),
-``loading`` (the whole path, with its errors recorded in a ``report.Report``) and ``overview``
-(whole-data warnings and the preview statistics).
+``types`` (splits, label codec, raw and prepared data), ``read`` (files, folders, hub datasets),
+``split`` (deriving missing splits), ``labels`` (parsing and checking labels), ``loading`` (the
+whole path, ``prepare``/``load_data``, with every problem recorded in a ``report.Report``) and
+``overview`` (whole-data warnings and the preview statistics). Import the names below from here.
 """
 
 from venus_core.data.labels import parse_label

@@ -13,10 +13,12 @@ class Lora(Method):
     aliases = ("lora",)
     label = N_("plm-lora — low-rank adapters (LoRA)")
     fields = _peft.LORA_FIELDS
+    use_dora = False  # DoRA (dora.py) is this method with the weight decomposition on
 
     def prepare(self, backbone, cfg, arch, total_steps):
         _peft.check_targets(backbone, _peft.lora_targets(cfg, arch))
-        return _peft.wrap(backbone, _peft.lora_config(cfg, arch))
+        extra = {"use_dora": True} if self.use_dora else {}
+        return _peft.wrap(backbone, _peft.lora_config(cfg, arch, **extra))
 
     def adapter_params_estimate(self, entry, cfg):
         return _peft.lora_params_estimate(entry, cfg)
