@@ -235,8 +235,9 @@ if abort_clicked:
         st.toast(_("Stopping after the current step…"), icon=":material/stop:")
 
 # -- the run, live ----------------------------------------------------------------------------------
-# Two fragments: the progress (cheap) every second, the charts and tables every few seconds; both
-# read the job's summary, folded incrementally, and the figures are rebuilt only when they changed.
+# Two fragments: the progress (cheap) every PROGRESS_EVERY_S, the charts and tables every
+# CHARTS_EVERY_S (the clocks tick in the browser in between); both read the job's summary, folded
+# incrementally, and the figures are rebuilt only when they changed.
 live_at_start = active is not None
 
 
