@@ -333,3 +333,36 @@ class MapJobs:
         for j in jobs:
             j.stop()
             j.join(30)
+
+
+def annotate(points: pd.DataFrame, explorer: Any) -> pd.DataFrame:
+    """The map's points with what the hover and the CSV say of each protein: ``id``, ``row``,
+    ``length``, ``label`` (and ``value`` for regression), from ``explore.Explorer`` tables."""
+    parts = []
+    for split, part in points.groupby("split", sort=False):
+        t = explorer.table(split).iloc[part["position"].to_numpy()]
+        cols = ["id", "row", "length", "label", *(["value"] if "value" in t else [])]
+        extra = t[cols].reset_index(drop=True)
+        parts.append(pd.concat([part.reset_index(drop=True), extra], axis=1))
+    out = pd.concat(parts, ignore_index=True)
+    return out[["split", "row", "id", "length", "label", *(["value"] if "value" in out else []), "x", "y"]]
+
+
+def whole_cache_likely(cfg: RunConfig, sizes: dict[str, int]) -> bool:
+    """Whether the save directory holds a pooled cache with exactly these split sizes: probably a
+    freeze run's (or an earlier map's) of this data, so embedding everything costs nothing. Only a
+    hint for the default: ``compute`` checks the real fingerprint."""
+    import json
+    from pathlib import Path
+
+    from venus_core.embedding_cache import CACHE_DIR_NAME
+
+    root = Path(cfg.output.output_dir).expanduser() / CACHE_DIR_NAME
+    try:
+        for meta in root.glob("*/meta.json"):
+            facts = json.loads(meta.read_text())
+            if facts.get("pooled") and facts.get("splits") == sizes:
+                return True
+    except (OSError, ValueError, AttributeError):
+        return False
+    return False

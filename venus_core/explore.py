@@ -89,27 +89,50 @@ class Explorer:
 
     # -- the tables ---------------------------------------------------------------------------------
     def _table(self, task: Any, split: str, ids: np.ndarray | None) -> pd.DataFrame:
+        # Text columns are Arrow strings, not Python objects: a 100k-row table must not slow the
+        # full garbage collection Streamlit runs after every script run.
         df = task.splits[split]
         rows = df["row"].to_numpy(dtype=np.int64)
         out = pd.DataFrame({"row": rows})
-        out["id"] = ids if ids is not None else [f"{split}:{r}" for r in rows]
+        out["id"] = pd.array(ids if ids is not None else [f"{split}:{r}" for r in rows], dtype="str")
         out["length"] = df["aa_seq"].str.len().to_numpy(dtype=np.int64)
         if self.problem_type == "regression":
             out["value"] = task.targets(split, normalized=False).astype(np.float64)
-            out["label"] = [f"{v:.4g}" for v in out["value"]]
+            labels = [f"{v:.4g}" for v in out["value"]]
+        elif self.problem_type == "single_label_classification":
+            out["class"] = df["target"].to_numpy(dtype=np.int64)
+            names = {k: self.class_name(k) for k in np.unique(out["class"])}
+            labels = [names[k] for k in out["class"]]
         else:
-            classes = [t if isinstance(t, tuple) else (int(t),) for t in df["target"]]
-            out["classes"] = classes
-            out["label"] = [", ".join(self.class_name(k) for k in c) for c in classes]
+            out["classes"] = [tuple(int(k) for k in t) for t in df["target"]]
+            labels = [", ".join(self.class_name(k) for k in c) for c in out["classes"]]
+        out["label"] = pd.array(labels, dtype="str")
         out["aa_seq"] = df["aa_seq"].to_numpy()
         return out
 
     def table(self, split: str) -> pd.DataFrame:
         """Columns ``row`` (in the source file), ``id``, ``length`` (residues), ``label`` (text),
-        ``value`` (regression) or ``classes`` (tuple of class indices), ``aa_seq``."""
+        then ``value`` (regression), ``class`` (single-label) or ``classes`` (multi-label: a tuple
+        of class indices), and ``aa_seq``."""
         if split not in self._tables:
             raise VenusError(f"No split '{split}' in this dataset; it has {', '.join(self.splits)}.")
         return self._tables[split]
+
+    def has_classes(self, split: str, wanted: set[int]) -> np.ndarray:
+        """Mask of the rows of ``split`` labelled with any class of ``wanted``."""
+        t = self.table(split)
+        if "class" in t:
+            return np.isin(t["class"].to_numpy(), list(wanted))
+        return np.fromiter((not wanted.isdisjoint(c) for c in t["classes"]), bool, len(t))
+
+    def class_counts(self, split: str) -> np.ndarray:
+        """Rows per class index (a multi-label row counts once for each of its classes)."""
+        t = self.table(split)
+        if "class" in t:
+            flat = t["class"].to_numpy()
+        else:
+            flat = np.fromiter((k for c in t["classes"] for k in c), dtype=np.int64)
+        return np.bincount(flat[flat >= 0], minlength=self.num_labels or 0)
 
     def class_name(self, k: int) -> str:
         names = self.label_names
@@ -119,7 +142,7 @@ class Explorer:
         """The class indices a label filter offers (none for regression)."""
         if self.problem_type == "regression":
             return []
-        seen = {k for t in self._tables.values() for c in t["classes"] for k in c}
+        seen = {int(k) for s in self.splits for k in np.flatnonzero(self.class_counts(s))}
         return sorted(seen | set(range(self.num_labels or 0)))
 
     def length_bounds(self) -> tuple[int, int]:
@@ -150,8 +173,7 @@ class Explorer:
             lengths = t["length"].to_numpy()
             keep &= (lengths >= lo) & (lengths <= hi)
         if query.labels and self.problem_type != "regression":
-            wanted = set(query.labels)
-            keep &= np.fromiter((not wanted.isdisjoint(c) for c in t["classes"]), bool, len(t))
+            keep &= self.has_classes(query.split, set(query.labels))
         if query.value_range is not None and self.problem_type == "regression":
             lo, hi = query.value_range
             values = t["value"].to_numpy()
@@ -195,12 +217,10 @@ class Explorer:
             return positions[::-1] if descending else positions
         if sort == "length":
             keys = t["length"].to_numpy()[positions]
+        elif sort == "label" and "classes" in t:  # multi-label: by the first class
+            keys = np.asarray([c[0] if c else -1 for c in t["classes"].to_numpy()[positions]])
         elif sort == "label":
-            keys = (
-                t["value"].to_numpy()[positions]
-                if "value" in t
-                else np.asarray([c[0] if c else -1 for c in t["classes"].to_numpy()[positions]])
-            )
+            keys = t["value" if "value" in t else "class"].to_numpy()[positions]
         else:
             keys = t["id"].astype(str).to_numpy()[positions]
         # stable both ways: ties keep file order
@@ -354,3 +374,23 @@ def read_ids(task: Any, columns: dict[str, list[str]], sequence_column: str) -> 
         by_row = pd.Series(source[col].astype(str).to_numpy(), index=source["row"].to_numpy())
         out[split] = by_row.reindex(df["row"].to_numpy()).fillna("").to_numpy(dtype=object)
     return out
+
+
+def check(
+    cfg: Any,
+    *,
+    progress: Callable[[int, int, str], None] | None = None,
+    stop: Callable[[], bool] | None = None,
+) -> tuple[Any, Any]:
+    """``doctor.check`` that also returns the data it checked: ``(TaskData or None, Report)``.
+    Preview Dataset reads the files once for its report and for the Explore views."""
+    from venus_core import doctor
+    from venus_core.data import prepare
+    from venus_core.homology import Monitor
+
+    try:
+        return prepare(cfg, monitor=Monitor(progress, stop))
+    except Exception as e:  # a bug of ours: an ERROR line, as doctor.check shows it
+        report = doctor.Report()
+        doctor.add_unexpected(report, e)
+        return None, report

@@ -58,10 +58,9 @@ def label_shares(ex: Explorer, n_bins: int = 20) -> pd.DataFrame:
     classes = ex.classes()
     out = pd.DataFrame({"class": classes, "name": [ex.class_name(k) for k in classes]})
     for s in ex.splits:
-        t = ex.table(s)
-        flat = np.fromiter((k for c in t["classes"] for k in c), dtype=np.int64)
-        counts = np.bincount(flat, minlength=max(classes, default=-1) + 1) if len(flat) else None
-        out[s] = [100.0 * (counts[k] if counts is not None else 0) / max(len(t), 1) for k in classes]
+        counts = ex.class_counts(s)
+        n = max(len(ex.table(s)), 1)
+        out[s] = [100.0 * (counts[k] if k < len(counts) else 0) / n for k in classes]
     return out
 
 
@@ -79,8 +78,9 @@ def _composition(ex: Explorer) -> pd.DataFrame:
             np.frombuffer("".join(seqs.tolist()).encode("ascii"), dtype=np.uint8), minlength=256
         )
         total = max(int(counts.sum()), 1)
-        shares = {a: 100.0 * counts[ord(a)] / total for a in STANDARD_AA}
-        shares[OTHER] = 100.0 - sum(shares.values()) if counts.sum() else 0.0
+        standard = {a: int(counts[ord(a)]) for a in STANDARD_AA}
+        shares = {a: 100.0 * k / total for a, k in standard.items()}
+        shares[OTHER] = 100.0 * (int(counts.sum()) - sum(standard.values())) / total
         rows[s] = shares
     return pd.DataFrame.from_dict(rows, orient="index")
 
