@@ -93,6 +93,7 @@ def test_new_tab_starts_from_the_latest_settings_and_names_the_live_run(
     choose(page, "Training Method", "plm-lora — low-rank adapters (LoRA)")
     goto_nav(page, "Train")
     set_number(page, "Number of Epochs", 3000)
+    set_number(page, "Early Stopping Patience", 3000)  # still running when Abort is pressed
     set_number(page, "Number of Workers", 0)
     set_text(page, "Run name (optional)", "truth-live")
     page.get_by_role("button", name="Start").click()

@@ -18,6 +18,7 @@ from typing import Any
 
 from venus_core import methods, vocab
 from venus_core.errors import VenusError
+from venus_core.jsonvalues import jsonable
 
 CONFIG_VERSION = 1
 # Options earlier versions wrote into run folders' config.json, ignored when such a file is read
@@ -356,7 +357,7 @@ class RunConfig:
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"config_version": CONFIG_VERSION}
         for section in SECTIONS:
-            d[section] = {k: _jsonable(v) for k, v in dataclasses.asdict(getattr(self, section)).items()}
+            d[section] = {k: jsonable(v) for k, v in dataclasses.asdict(getattr(self, section)).items()}
         return d
 
     def to_json(self) -> str:
@@ -426,10 +427,6 @@ def field_help(name: str) -> str:
 
 def field_default(name: str) -> Any:
     return FIELD_INFO[name].default
-
-
-def _jsonable(v: Any) -> Any:
-    return list(v) if isinstance(v, tuple) else v
 
 
 def _nearest_hint(name: str, options: Any) -> str:

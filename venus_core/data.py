@@ -193,10 +193,6 @@ class TaskData:
         """Structure sequence columns present in every split."""
         return tuple(c for c in vocab.STRUCTURE_SEQS if all(c in df for df in self.splits.values()))
 
-    def residue_lengths(self, split: str) -> np.ndarray:
-        """Residues per sequence (int64); add the tokenizer's special tokens for batching."""
-        return self.splits[split]["aa_seq"].str.len().to_numpy(dtype=np.int64)
-
     def targets(self, split: str, *, normalized: bool = True) -> np.ndarray:
         """Model targets: class indices (int64), multi-hot (n, num_labels) float32, or float32
         values (normalised unless ``normalized=False``, which gives label units)."""

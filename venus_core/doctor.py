@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from venus_core.jsonvalues import jsonable
+
 if TYPE_CHECKING:
     from venus_core.config import RunConfig
     from venus_core.data import TaskData
@@ -357,7 +359,7 @@ def _stats(task: TaskData, columns: dict[str, list[str]], *, seed: int) -> dict[
         entry["lengths"] = [int(x) for x in shown]
         entry["labels"] = _label_distribution(task, df)
         entry["sample_rows"] = [
-            {"row": int(r.row), "aa_seq": _truncate(r.aa_seq, SAMPLE_SEQ_CHARS), "label": _jsonable(r.label)}
+            {"row": int(r.row), "aa_seq": _truncate(r.aa_seq, SAMPLE_SEQ_CHARS), "label": jsonable(r.label)}
             for r in df.head(SAMPLE_ROWS).itertuples(index=False)
         ]
         per_split[name] = entry
@@ -408,16 +410,6 @@ def _is_nan(x: Any) -> bool:
     return isinstance(x, float) and math.isnan(x)
 
 
-def _jsonable(v: Any) -> Any:
-    if isinstance(v, np.generic):
-        return v.item()
-    if isinstance(v, (np.ndarray, list, tuple)):
-        return [_jsonable(x) for x in v]
-    if v is None or isinstance(v, (str, int, float, bool)):
-        return None if _is_nan(v) else v
-    return str(v)
-
-
 def _end_sentence(text: str) -> str:
     return text if text.endswith((".", "?", "!", "…")) else text + "."
 
@@ -427,7 +419,7 @@ def _truncate(text: str, n: int) -> str:
 
 
 def _short(value: Any, n: int = 40) -> str:
-    return _truncate(_one_line(str(_jsonable(value))), n)
+    return _truncate(_one_line(str(jsonable(value))), n)
 
 
 def _one_line(text: str, n: int = 500) -> str:

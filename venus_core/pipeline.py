@@ -170,9 +170,7 @@ def iterate_batches(
         yield idx, to_device(batch, device)
 
 
-def predictions_frame(
-    frame: pd.DataFrame, outputs: np.ndarray, cfg: RunConfig, data: Any = None
-) -> pd.DataFrame:
+def predictions_frame(frame: pd.DataFrame, outputs: np.ndarray, cfg: RunConfig) -> pd.DataFrame:
     """The input columns (aa_seq, label if present), then ``prediction`` and per-class probabilities.
 
     single-label: ``prediction`` is the class index and ``prob_<k>`` each class's probability;
