@@ -90,6 +90,7 @@ def test_split_shift_charts_have_data():
     assert heat["y"] == ["train", "validation", "test"] and len(heat["x"]) == 21
     summary = next(d.value for d in at.dataframe if "composition distance vs train" in d.value.columns)
     assert summary["split"].tolist() == ["train", "validation", "test"]
+    assert summary["length KS vs train"].iloc[0] == "—"  # train is the reference, not "None"
     assert [b.label for b in at.get("download_button")].count("CSV") == 5  # table + 4 charts
     assert not [m for m in at.markdown if "sequences match" in m.value]  # only the open tab is drawn
 

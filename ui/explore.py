@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -190,24 +191,27 @@ def _csv(frame: pd.DataFrame, name: str, index: bool = False) -> None:
     )
 
 
+def _shown(table: pd.DataFrame) -> pd.DataFrame:
+    """The summary as text: numbers rounded, "—" where a comparison does not apply (train against
+    itself), not the grid's grey "None"."""
+    digits = {"median length": 0, "mean length": 1, "sequences": 0}
+
+    def cell(value: Any, column: str) -> str:
+        if value is None or (isinstance(value, float) and np.isnan(value)):
+            return "—"
+        d = digits.get(column, 0 if "identical" in column else 3)
+        return f"{value:,.{d}f}"
+
+    return pd.DataFrame(
+        {c: table[c] if c == "split" else [cell(v, c) for v in table[c]] for c in table.columns}
+    )
+
+
 def shift(ex: Explorer, task: Any, report: Any) -> None:
     leak = (report.stats or {}).get("leakage")
     table = split_shift.summary(ex, leak)
     st.markdown("**Each split against train**")
-    st.dataframe(
-        table,
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "median length": st.column_config.NumberColumn(format="%.0f"),
-            "mean length": st.column_config.NumberColumn(format="%.1f"),
-            **{
-                c: st.column_config.NumberColumn(format="%.3f")
-                for c in table.columns
-                if c.endswith("vs train")
-            },
-        },
-    )
+    st.dataframe(_shown(table), hide_index=True, width="stretch")
     st.caption(
         "Distances to train: length KS = the largest gap between the two length distributions "
         "(Kolmogorov-Smirnov statistic); label and composition distance = the share of the "

@@ -133,7 +133,17 @@ def embedding_scatter(points, axes: tuple[str, str], colour: str, regression: bo
     fig.update_xaxes(title_text=axes[0], zeroline=False)
     fig.update_yaxes(title_text=axes[1], zeroline=False)
     fig = _layout(fig, None, height=max(HEIGHT, 560))
-    fig.update_layout(hovermode="closest", legend={"orientation": "v", "y": 1, "x": 1.02, "xanchor": "left"})
+    fig.update_layout(
+        hovermode="closest",
+        legend={
+            "orientation": "v",
+            "yanchor": "top",
+            "y": 0.9,  # below Plotly's toolbar, which would hide the first entry
+            "x": 1.02,
+            "xanchor": "left",
+            "title": {"text": colour},
+        },
+    )
     return fig
 
 
