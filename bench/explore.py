@@ -3,7 +3,8 @@
 ```
 .venv/bin/python -m bench.explore                       # 19k demo + 100k synthetic, engine and browser
 .venv/bin/python -m bench.explore --sets syn100k --parts engine
-.venv/bin/python -m bench.explore --map-points 2000 --no-map    # skip the (slow on CPU) embedding map
+.venv/bin/python -m bench.explore --no-map             # skip the embedding map (slow on CPU)
+.venv/bin/python -m bench.explore --quick              # syn5k only, a 500-point map: about 3 minutes
 ```
 
 Data sets: ``demo`` is Demo_SubcellularLocalization (19,074 proteins, 13 classes); ``synN`` (e.g.
@@ -15,13 +16,15 @@ Preview times the reading and checking, not the alignment (timed by the homology
 Engine rows time the ``venus_core`` calls the page makes; browser rows time from the click (or
 Enter) until the app is idle again and the view shows its content, on a fresh server per data set;
 ``server peak MB`` is the server process's peak resident memory (``VmHWM``) at the end. Results go
-to ``bench/results/explore.json``; screenshots to ``/tmp/screens/explore-<set>-<view>.png``.
+to ``bench/results/explore.json``; screenshots to ``$VENUS_SCREENSHOTS`` (default ``/tmp/screens``),
+``explore-<set>-<view>.png``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import tempfile
 import time
 import urllib.parse
@@ -34,7 +37,7 @@ import pandas as pd
 from bench.ui_driver import Server, launch, open_page, wait_idle
 
 RESULTS = Path(__file__).resolve().parent / "results"
-SHOTS = Path("/tmp/screens")
+SHOTS = Path(os.environ.get("VENUS_SCREENSHOTS", "/tmp/screens"))
 AA = np.array(list("ACDEFGHIKLMNPQRSTVWY"))
 # UniProtKB/Swiss-Prot amino-acid frequencies (%), in the order of AA
 FREQ = np.array([8.25, 1.37, 5.45, 6.75, 3.86, 7.07, 2.27, 5.96, 5.84, 9.66])
@@ -253,7 +256,10 @@ def main() -> None:
     ap.add_argument("--no-map", action="store_true")
     ap.add_argument("--map-timeout", type=float, default=1800)
     ap.add_argument("--work", type=Path, default=None, help="folder for the synthetic sets (kept)")
+    ap.add_argument("--quick", action="store_true", help="syn5k and a 500-point map (overrides --sets)")
     args = ap.parse_args()
+    if args.quick:
+        args.sets, args.map_points = "syn5k", 500
     work = args.work or Path(tempfile.gettempdir()) / "venus-explore-bench"
     map_points = None if args.no_map else args.map_points
     rows: list[dict] = []
