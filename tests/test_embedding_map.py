@@ -117,6 +117,8 @@ def test_umap_only_when_installed(tiny_esm, tmp_path, monkeypatch):
     monkeypatch.setattr(embedding_map, "umap_available", lambda: False)
     with pytest.raises(VenusError, match="umap-learn"):
         compute(task, cfg, MapRequest(points=12, projection="umap"))
+    with pytest.raises(VenusError, match="Unknown projection 'tsne'; choose one of pca, umap"):
+        compute(task, cfg, MapRequest(points=12, projection="tsne"))
     calls = {}
 
     class FakeUMAP:

@@ -60,6 +60,10 @@ def test_search_by_id_row_subsequence_and_motif(named):
     assert named.record("train", m.positions[0], m.pattern)["hits"] == [1]
     with pytest.raises(VenusError, match="not a valid pattern"):
         named.matches(Query("train", search="N[ST"))
+    with pytest.raises(VenusError, match="No split 'dev' in this dataset; it has train"):
+        named.matches(Query("dev"))
+    with pytest.raises(VenusError, match="Cannot sort by 'mass'; choose one of row, length"):
+        named.matches(Query("train", sort="mass"))
 
 
 def test_prosite_patterns():

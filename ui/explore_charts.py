@@ -46,23 +46,46 @@ def length_shift(bins) -> go.Figure:
 
 
 def label_shift(shares, regression: bool) -> go.Figure:
-    """% of each split per class (grouped bars), or per label bin (regression, overlaid)."""
+    """% of each split per label bin (regression: overlaid bars), or per class (horizontal grouped
+    bars, one row per class, so that many classes and long class names stay readable)."""
     fig = go.Figure()
     splits = [c for c in shares.columns if c not in ("class", "name", "start", "end")]
-    for i, split in enumerate(splits):
-        if regression:
-            centers = ((shares["start"] + shares["end"]) / 2).tolist()
-            width = float((shares["end"] - shares["start"]).iloc[0]) if len(shares) else 1.0
+    if regression:
+        centers = ((shares["start"] + shares["end"]) / 2).tolist()
+        width = float((shares["end"] - shares["start"]).iloc[0]) if len(shares) else 1.0
+        for i, split in enumerate(splits):
             fig.add_bar(x=centers, y=shares[split].round(3).tolist(), width=width, opacity=0.55, name=split)
-        else:
-            fig.add_bar(x=shares["name"].tolist(), y=shares[split].round(3).tolist(), name=split)
-        fig.data[-1].marker.color = split_color(i)
-    fig.update_layout(barmode="overlay" if regression else "group")
-    fig.update_xaxes(
-        title_text="Label value" if regression else "Class", type=None if regression else "category"
+            fig.data[-1].marker.color = split_color(i)
+        fig.update_layout(barmode="overlay")
+        fig.update_xaxes(title_text="Label value")
+        fig.update_yaxes(title_text="Share of the split's sequences (%)")
+        return _layout(fig, "Label distribution per split")
+    names = [str(n) for n in shares["name"]]
+    for i, split in enumerate(splits):
+        fig.add_bar(
+            y=names,
+            x=shares[split].round(3).tolist(),
+            name=split,
+            orientation="h",
+            marker_color=split_color(i),
+            hovertemplate="%{y}: %{x:.2f}%<extra>" + split + "</extra>",
+        )
+    fig.update_layout(barmode="group")
+    fig.update_xaxes(title_text="Share of the split's sequences (%)")
+    fig.update_yaxes(
+        type="category",
+        autorange="reversed",
+        tickvals=names,
+        ticktext=[_short(n) for n in names],
     )
-    fig.update_yaxes(title_text="Share of the split's sequences (%)")
-    return _layout(fig, "Label distribution per split")
+    fig = _layout(fig, "Label distribution per split", height=max(HEIGHT, 90 + 14 * len(splits) * len(names)))
+    fig.update_layout(hovermode="closest")
+    return fig
+
+
+def _short(name: str, limit: int = 28) -> str:
+    """A class name short enough for an axis (the hover shows it whole)."""
+    return name if len(name) <= limit else name[: limit - 1] + "…"
 
 
 def composition_heatmap(comp) -> go.Figure:
