@@ -26,6 +26,8 @@ DATASET_MODE_CHOICE = "dataset_mode_choice"  # "Upload Local Files" chosen befor
 STATS_ASKED = "stats_asked"  # Model Statistics asked for a hub model (its config is read then)
 SHOW_COMMAND = "show_command"  # Preview Command toggled on
 PREDICTIONS = "predictions"  # (run dir, input signature, table) of the last Predict
+LANG = "lang"  # this session's language ("en", "zh"): see ui.i18n
+LANG_PARAM = "lang"  # the query parameter that keeps it in the link
 
 # -- widgets that are not config fields ----------------------------------------------------------
 DATASET_MODE = "w.dataset_mode"
@@ -61,3 +63,5 @@ MAP_COLOUR = "x.map_colour"
 MAP_START = "x.map_start"
 MAP_STOP = "x.map_stop"
 EXPLORE_PREFIX = "x."  # every Explore widget: forgotten when new data is previewed
+
+LANG_SWITCH = "lang_switch"

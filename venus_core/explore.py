@@ -384,13 +384,13 @@ def check(
 ) -> tuple[Any, Any]:
     """``doctor.check`` that also returns the data it checked: ``(TaskData or None, Report)``.
     Preview Dataset reads the files once for its report and for the Explore views."""
-    from venus_core import doctor
     from venus_core.data import prepare
     from venus_core.homology import Monitor
+    from venus_core.report import Report, add_unexpected
 
     try:
         return prepare(cfg, monitor=Monitor(progress, stop))
     except Exception as e:  # a bug of ours: an ERROR line, as doctor.check shows it
-        report = doctor.Report()
-        doctor.add_unexpected(report, e)
+        report = Report()
+        add_unexpected(report, e)
         return None, report

@@ -3,6 +3,7 @@ the direction."""
 
 from __future__ import annotations
 
+from venus_core.i18n import N_
 from venus_core.methods import _peft
 from venus_core.methods._base import Method
 
@@ -11,7 +12,7 @@ class Dora(Method):
     name = "dora"
     order = 40
     aliases = ("plm-dora",)
-    label = "dora — weight-decomposed LoRA (DoRA)"
+    label = N_("dora — weight-decomposed LoRA (DoRA)")
     fields = _peft.LORA_FIELDS
 
     def prepare(self, backbone, cfg, arch, total_steps):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from venus_core.i18n import N_
 from venus_core.methods import _peft
 from venus_core.methods._base import Method
 
@@ -10,7 +11,7 @@ class Lora(Method):
     name = "plm-lora"
     order = 30
     aliases = ("lora",)
-    label = "plm-lora — low-rank adapters (LoRA)"
+    label = N_("plm-lora — low-rank adapters (LoRA)")
     fields = _peft.LORA_FIELDS
 
     def prepare(self, backbone, cfg, arch, total_steps):
