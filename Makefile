@@ -60,6 +60,7 @@ format: $(REQ_STAMP)
 bench: setup
 	$(VPY) -m bench.run
 	$(VPY) -m bench.browser
+	$(VPY) -m bench.explore
 
 # Caches only; runs/, ckpt/ and assets/ are kept.
 clean:
