@@ -18,6 +18,7 @@ from torch import nn
 
 from venus_core import models, tokens
 from venus_core.errors import VenusError
+from venus_core.fast_attention import use_fast_attention
 from venus_core.fast_layers import use_fast_layers
 
 # U (selenocysteine), Z, O, B are rare or ambiguous; BERT/T5 protein vocabularies map them to X.
@@ -234,6 +235,7 @@ def load_backbone(
     except (OSError, ValueError) as e:
         raise _load_error(source, e) from None
     use_fast_layers(model)
+    use_fast_attention(model)
     return model, build_tokenizer(hf_tok, arch, hf_config), arch
 
 
