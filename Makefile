@@ -16,7 +16,7 @@ REQ_STAMP := $(VENV)/.stamp-req
 .PHONY: setup run test lint format bench clean distclean
 
 setup: $(REQ_STAMP)
-	$(VPY) -m venus_core.assets
+	$(VPY) -m venus_core.asset_setup
 
 $(VPY):
 	@$(PY) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from ui import charts, keys, state
+from ui import charts, keys, leakage, state
 from ui.widgets import bound, fmt_value, metric_title, page_text, show_error
 from venus_core import columns, datasets, doctor, vocab
 from venus_core.errors import VenusError
@@ -266,6 +266,12 @@ def upload() -> None:
                 saved[f.file_id] = str(state.save_upload(f.name, f.getvalue()))
             except (OSError, ValueError) as e:
                 show_error(e)
+    # Files the user removed from the box are no longer the data. (After a reload the box is empty
+    # but nothing was removed: the settings keep their files, listed below.)
+    removed = [saved.pop(i) for i in [i for i in saved if i not in {f.file_id for f in files or []}]]
+    dropped = {x: None for x in SPLIT_FIELDS if state.cfg().get(x) in removed}
+    if dropped:
+        state.update(**dropped)
     current = [saved[f.file_id] for f in files or [] if f.file_id in saved]
     if current and not any(state.cfg().get(x) in current for x in SPLIT_FIELDS):
         state.update(**columns.assign_splits(current))  # by the files' names, as the loader does
@@ -303,6 +309,9 @@ with st.container(border=True):
     {PREDEFINED: predefined, CUSTOM: custom, UPLOAD: upload}[mode]()
 
 
+leakage.split_settings()
+
+
 # -- Preview Dataset -------------------------------------------------------------------------------
 def show_report(report: doctor.Report) -> None:
     stats = report.stats or {}
@@ -332,17 +341,18 @@ def show_report(report: doctor.Report) -> None:
             for issue in report.warnings:
                 st.markdown(f"- {page_text(issue.format())}")
     if splits:
-        show_distributions(stats, splits)
+        show_distributions(stats, splits, report)
     elif not report.errors:
         st.info("The dataset has no rows to preview.")
 
 
-def show_distributions(stats: dict, splits: dict) -> None:
+def show_distributions(stats: dict, splits: dict, report: doctor.Report) -> None:
     c1, c2 = st.columns(2)
     with c1:
         st.plotly_chart(charts.length_histogram(stats), width="stretch", key="len-hist")
     with c2:
         st.plotly_chart(charts.label_figure(stats), width="stretch", key="label-dist")
+    leakage.render(report)
     st.markdown("**Sample rows**")
     tabs = st.tabs([s.capitalize() for s in splits])
     for tab, entry in zip(tabs, splits.values(), strict=True):
@@ -366,7 +376,9 @@ st.divider()
 if st.button("Preview Dataset", icon=":material/preview:", key="preview_dataset"):
     with st.spinner("Reading and checking the dataset…"):
         try:
-            report = doctor.check(state.cfg())
+            bar = leakage.ProgressBar()
+            report = doctor.check(state.cfg(), progress=bar)
+            bar.clear()
         except VenusError as e:
             report = None
             show_error(e)
@@ -374,7 +386,7 @@ if st.button("Preview Dataset", icon=":material/preview:", key="preview_dataset"
         st.session_state[keys.DATASET_PREVIEW] = (state.cfg().data, report)
 
 preview = st.session_state.get(keys.DATASET_PREVIEW)
-if preview is not None and preview[0] == state.cfg().data:
+if preview is not None and leakage.same_data(preview[0], state.cfg().data):
     show_report(preview[1])
 else:
     st.caption(

@@ -9,7 +9,7 @@ import streamlit as st
 
 from ui import keys, nav, state
 from ui.widgets import bound, fmt_params, show_error
-from venus_core import memory, models, vocab
+from venus_core import memory, methods, models, vocab
 from venus_core.config import RunConfig
 from venus_core.errors import VenusError
 
@@ -17,16 +17,6 @@ st.title("Model and Method")
 st.caption("Which pre-trained protein language model to start from, and how much of it to train.")
 
 CATALOGUE, LOCAL = "Catalogue", "Local folder"
-METHOD_TEXT = {
-    "freeze": "freeze — frozen model, train the pooling head only (fastest)",
-    "full": "full — train every parameter (most memory)",
-    "plm-lora": "plm-lora — low-rank adapters (LoRA)",
-    "dora": "dora — weight-decomposed LoRA (DoRA)",
-    "adalora": "adalora — LoRA with adaptive ranks (AdaLoRA)",
-    "ia3": "ia3 — learned rescaling of activations (IA³)",
-    "plm-qlora": "plm-qlora — LoRA on a 4-bit model (QLoRA, CUDA only)",
-    "ses-adapter": "ses-adapter — fuse structure sequences (foldseek, SS8) with the sequence",
-}
 POOLING_TEXT = {
     "mean": "mean — average of the residue embeddings",
     "attention1d": "attention1d — learned attention over residues",
@@ -139,8 +129,8 @@ with c1:
         "training_method",
         st.selectbox,
         "Training Method",
-        options=list(vocab.TRAINING_METHODS),
-        format_func=lambda m: METHOD_TEXT.get(m, m),
+        options=list(methods.names()),
+        format_func=lambda m: methods.get_method(m).label,
     )
 with c2:
     bound(
@@ -151,18 +141,13 @@ with c2:
         format_func=lambda m: POOLING_TEXT.get(m, m),
     )
 
-method = state.cfg().method.training_method
-if method == "ses-adapter":
+method = methods.get_method(state.cfg().method.training_method)
+# Each method says which options it reads; their widgets show for it alone.
+if "structure_seq" in method.fields:
     bound(
-        "structure_seq",
-        st.multiselect,
-        "Structure Sequence",
-        options=list(vocab.STRUCTURE_SEQS),
-        placeholder="choose at least one",
+        "structure_seq", st.multiselect, options=list(vocab.STRUCTURE_SEQS), placeholder="choose at least one"
     )
-    st.caption("The dataset needs these columns (the predefined AlphaFold2/ESMFold datasets have them).")
-
-if method in vocab.LORA_METHODS:
+if "lora_r" in method.fields:
     family_targets = entry.lora_targets if entry is not None else ()
     with st.container(border=True):
         st.markdown("**LoRA Parameters**")
@@ -195,8 +180,8 @@ if method in vocab.LORA_METHODS:
             )
         if family_targets:
             st.caption(f"Default for this model family: {', '.join(family_targets)}.")
-elif method == "ia3":
-    st.caption("IA³ rescales the attention keys, values and feed-forward outputs; it has no rank to choose.")
+if method.note:
+    st.caption(method.note)
 
 # -- Model Statistics -------------------------------------------------------------------------------
 st.subheader("Model Statistics")

@@ -6,7 +6,7 @@ import time
 
 import streamlit as st
 
-from ui import keys, nav, run_view, state
+from ui import keys, leakage, nav, run_view, state
 from ui.widgets import bound, dataset_label, model_label, page_text, show_error
 from venus_core import doctor, vocab
 from venus_core.cli import preview_command
@@ -165,7 +165,11 @@ if st.session_state.get(keys.SHOW_COMMAND):
 def start(cfg) -> None:
     """Start a run, after the same checks as Preview Dataset: a run that cannot work never starts."""
     with st.spinner("Checking the settings and the dataset…"):
-        report = doctor.check(cfg)
+        # The errors only: the leakage report informs a preview, it never stops a run. (A homology
+        # split is computed here once and cached for the run.)
+        bar = leakage.ProgressBar()
+        report = doctor.check(cfg.with_values(leakage_report=False), progress=bar)
+        bar.clear()
     if report.errors:
         st.session_state[keys.START_PROBLEMS] = (cfg, [issue.format() for issue in report.errors])
         return

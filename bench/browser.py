@@ -14,7 +14,8 @@ Workloads:
 Ways of watching (each in a fresh Streamlit server with a fresh save directory):
   train    the Train page open in one tab for the whole run;
   results  Start on the Train page, then the Results page open on the live run;
-  tabs2    two tabs on the Train page.
+  tabs2    two tabs on the Train page;
+  closed   Start, then the tab leaves the dashboard: what the server alone costs (reference).
 
 Prints one table (phase seconds, UI / CLI ratio) and writes every number to
 ``bench/results/browser.json``. Timings are not tests: the exit status is 1 only when a run failed.
@@ -149,6 +150,8 @@ def run_ui(workload: str, way: str, link: str, work: Path, playwright) -> dict[s
         elif way == "tabs2":
             second = context.new_page()
             open_page(second, f"{server.url}/Train")
+        elif way == "closed":
+            page.goto("about:blank")  # the run goes on in the server with no page watching
         cpu0, t0 = server.cpu_seconds(), time.time()
         run_dir = None
         while True:
@@ -163,11 +166,12 @@ def run_ui(workload: str, way: str, link: str, work: Path, playwright) -> dict[s
         status = status_of(run_dir)
         if status != "completed":
             raise RuntimeError(f"the UI run ended {status}: {run_dir}")
-        # With no run active, the page open: what the server spends on an idle dashboard.
-        page.wait_for_timeout(3000)
+        # With no run active, the page open: what the server spends on an idle dashboard (after the
+        # page's last refresh of the finished run).
+        page.wait_for_timeout(8000)
         cpu1 = server.cpu_seconds()
-        page.wait_for_timeout(10_000)
-        idle_cpu = (server.cpu_seconds() - cpu1) / 10.0
+        page.wait_for_timeout(15_000)
+        idle_cpu = (server.cpu_seconds() - cpu1) / 15.0
         context.close()
     finally:
         browser.close()
@@ -324,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--quick", action="store_true", help="one repeat, a smaller plm-lora subset")
     parser.add_argument("--workloads", default="demo,lora")
-    parser.add_argument("--ways", default=None, help="comma-separated: train,results,tabs2")
+    parser.add_argument("--ways", default=None, help="comma-separated: train,results,tabs2,closed")
     parser.add_argument("--repeats", type=int, default=None)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--keep", action="store_true", help="keep the run folders (printed)")

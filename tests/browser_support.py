@@ -115,9 +115,10 @@ def wait_charts(page, n: int, timeout: float = 30.0) -> list[int]:
     return chart_points(page)
 
 
-def metric_value(page, label: str) -> str:
-    metric = page.locator("[data-testid=stMetric]").filter(has_text=label).first
-    return metric.locator("[data-testid=stMetricValue]").inner_text()
+def clock_value(page, label: str) -> str:
+    """A live clock's text ("Elapsed", "Time left (ETA)"): it ticks in the browser, between refreshes."""
+    box = page.locator("[data-testid=stHtml]").filter(has_text=label).first
+    return box.locator(".venus-clock").inner_text()
 
 
 def val_loss_epochs(page) -> list:

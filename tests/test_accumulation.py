@@ -10,7 +10,7 @@ import torch
 from conftest import NUM_LABELS, write_toy_dataset
 from torch import nn
 
-from venus_core import train as trainer
+from venus_core import loop as trainer
 from venus_core.batching import accumulation_group_sizes, accumulation_weights
 from venus_core.config import RunConfig
 from venus_core.data import load_data
@@ -71,9 +71,9 @@ class _Log:
 
 
 def _one_step(model, split, cfg: RunConfig, batches: list[list[int]], monkeypatch) -> tuple[dict, float]:
-    """Parameters minus those after one ``_train_epoch`` whose batches are ``batches`` (with SGD at
+    """Parameters minus those after one ``train_epoch`` whose batches are ``batches`` (with SGD at
     learning rate 1 that is the accumulated gradient), and the epoch's reported train loss."""
-    monkeypatch.setattr(trainer, "_rank_batches", lambda *args: batches)
+    monkeypatch.setattr(trainer, "rank_batches", lambda *args: batches)
     params = [p for p in model.parameters() if p.requires_grad]
     before = {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
     optimizer = torch.optim.SGD(params, lr=1.0)
@@ -90,7 +90,7 @@ def _one_step(model, split, cfg: RunConfig, batches: list[list[int]], monkeypatc
         log=_Log(),
         stop=lambda: False,
     )
-    loss, _ = trainer._train_epoch(loop, split, 1, trainer.LoopState(), None)
+    loss, _ = trainer.train_epoch(loop, split, 1, trainer.LoopState(), None)
     delta = {n: before[n] - p.detach() for n, p in model.named_parameters() if p.requires_grad}
     return delta, loss
 

@@ -9,6 +9,7 @@ and a run started from the Train page trains for real (tiny ESM model), ends on 
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from pathlib import Path
@@ -202,7 +203,8 @@ def test_dataset_page_predefined_and_preview():
     assert not at.exception
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Train sequences"] == "3,696" and metrics["Errors"] == "0"
-    assert len(at.get("plotly_chart")) == 2  # length histogram, label distribution
+    # length histogram, label distribution, identity to train (the leakage report)
+    assert len(at.get("plotly_chart")) == 3
     assert any("Sequence" in str(df.value.columns.tolist()) for df in at.dataframe)
 
 
@@ -361,6 +363,36 @@ def test_train_page_widgets_map_to_config(save_dir):
 
     # every widget carries its RunConfig help
     assert all(w.help for w in at.number_input)
+
+
+def test_train_page_defaults_say_what_happens():
+    """Defaults a 2-core laptop can take, and the model file named as it is written."""
+    at = goto(app(), TRAIN)
+    assert at.number_input(key="w.num_workers").value == min(4, len(os.sched_getaffinity(0)))
+    assert at.text_input(key="w.output_model_name").value == "model.safetensors"
+    at.text_input(key="w.output_model_name").input("amp.pt").run()
+    assert any("Written as `amp.safetensors`" in c.value for c in at.caption)
+    # Preview Command writes every option, the defaults too: the line means the same elsewhere.
+    at.button(key="preview_command").click().run()
+    command = at.code[0].value
+    for flag in ("--dataset Demo_AMP", "--plm_model embedded:esm2_t6_8M-hemolysis", "--num_epochs 100"):
+        assert flag in command, flag
+
+
+def test_model_page_shows_one_memory_estimate_in_one_unit():
+    at = goto(app(), MODEL)
+    text = texts(at)
+    assert text.count("Estimated memory for training") == 1 and "Memory:" not in text
+    line = next(m.value for m in at.markdown if "Estimated memory" in m.value)
+    units = {u for u in ("GB", "MB") if f" {u}" in line}
+    assert len(units) == 1, line
+    # The parameter counts of the page agree with each other: no catalogue figure beside them.
+    backbone = next(m.value for m in at.metric if m.label == "Backbone (pre-trained)")
+    assert (
+        backbone == "7.41M"
+        and "7.51M" not in text
+        and "7.51M" not in str(at.selectbox(key="w.plm_select").value)
+    )
 
 
 def test_preview_command_offers_torchrun_on_multi_gpu_machines(monkeypatch):

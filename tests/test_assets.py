@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from venus_core import assets
+from venus_core import asset_setup, assets
 from venus_core.errors import VenusError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -25,7 +25,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="module", autouse=True)
 def fetched() -> None:
-    assets.fetch_assets(log=lambda msg: None)
+    asset_setup.fetch_assets(log=lambda msg: None)
 
 
 def read_split(name: str, split: str) -> list[dict[str, str]]:
@@ -128,10 +128,10 @@ def test_fetch_is_a_no_op_when_done(monkeypatch: pytest.MonkeyPatch) -> None:
     def no_download(*args: object, **kwargs: object) -> None:
         raise AssertionError("fetch_assets downloaded although everything was in place")
 
-    monkeypatch.setattr(assets, "_pip_download", no_download)
-    assets.fetch_assets(log=lambda msg: None)
+    monkeypatch.setattr(asset_setup, "_pip_download", no_download)
+    asset_setup.fetch_assets(log=lambda msg: None)
     assert (stamp.stat().st_mtime_ns, stamp.read_text()) == before
-    status = assets.assets_status()
+    status = asset_setup.assets_status()
     assert status["up_to_date"] and status["model"]["present"]
     assert all(d["present"] for d in status["datasets"].values())
 
@@ -144,7 +144,7 @@ def test_interrupted_build_leaves_nothing(tmp_path: Path) -> None:
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        assets._install_atomically(target, "pkg==1", build)
+        asset_setup._install_atomically(target, "pkg==1", build)
     assert not target.exists()
     assert list(target.parent.iterdir()) == []
 
@@ -153,22 +153,23 @@ def test_download_failure_is_one_clear_line(monkeypatch: pytest.MonkeyPatch, tmp
     def failing_run(cmd: list[str], **kwargs: object) -> subprocess.CompletedProcess:
         return subprocess.CompletedProcess(cmd, 1, "", "ERROR: No matching distribution found for x\n")
 
-    monkeypatch.setattr(assets.subprocess, "run", failing_run)
+    monkeypatch.setattr(asset_setup.subprocess, "run", failing_run)
     with pytest.raises(VenusError) as err:
-        assets._pip_download("modlamp", "4.3.3", tmp_path)
+        asset_setup._pip_download("modlamp", "4.3.3", tmp_path)
     message = str(err.value)
     assert "modlamp==4.3.3" in message and "PyPI" in message and "\n" not in message
 
 
 def test_assets_module_imports_nothing_heavy_at_top_level() -> None:
-    tree = ast.parse((REPO_ROOT / "venus_core" / "assets.py").read_text())
-    top = set()
-    for node in tree.body:
-        if isinstance(node, ast.Import):
-            top |= {alias.name.split(".")[0] for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            top.add(node.module.split(".")[0])
-    assert not top & {"torch", "transformers", "streamlit", "sklearn", "pandas", "safetensors"}
+    for module in ("assets.py", "asset_setup.py"):
+        tree = ast.parse((REPO_ROOT / "venus_core" / module).read_text())
+        top = set()
+        for node in tree.body:
+            if isinstance(node, ast.Import):
+                top |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                top.add(node.module.split(".")[0])
+        assert not top & {"torch", "transformers", "streamlit", "sklearn", "pandas", "safetensors"}, module
 
 
 def test_streamlit_config_is_local_and_private() -> None:

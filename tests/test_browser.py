@@ -20,10 +20,10 @@ from browser_support import (
     SHOTS,
     body_text,
     chart_points,
+    clock_value,
     events,
     goto_nav,
     last_status,
-    metric_value,
     open_page,
     overflowing,
     set_number,
@@ -79,7 +79,8 @@ def test_every_page_renders(page, server):
     page.get_by_role("button", name="Preview Dataset").click()
     page.get_by_text("Train sequences").wait_for()
     wait_idle(page)
-    assert len(wait_charts(page, 2)) == 2
+    # lengths, labels, and the leakage histogram (the toy data comes with its splits)
+    assert len(wait_charts(page, 3)) == 3
     shot(page, "02_dataset_preview")
     goto_nav(page, "Model and Method")
     page.get_by_text("Trainable share").wait_for(timeout=60_000)
@@ -121,10 +122,10 @@ def test_train_end_to_end(page, server, tiny_esm, toy_csv):
         page.get_by_role("button", name="Download CSV").click()
     text = Path(info.value.path()).read_text()
     rows = list(csv.reader(io.StringIO(text)))
-    assert rows[0] == ["metric", "value"]
+    assert rows[0] == ["metric", "value", "title"]  # title: the metric's name as shown on screen
     names = [r[0] for r in rows[1:]]
     assert {"loss", "accuracy", "mcc", "auroc"} <= set(names)
-    for _, value in rows[1:]:
+    for _, value, _title in rows[1:]:
         assert value == "" or float(value) == float(value)  # numbers, or empty when undefined
 
     goto_nav(page, "Results")
@@ -146,28 +147,30 @@ def test_abort(page, server, tiny_esm, toy_csv):
     configure(page, server, tiny_esm, toy_csv, epochs=3000, run_name="ui-abort")
     page.get_by_role("button", name="Start").click()
     page.get_by_text("Training Progress").wait_for()
-    # the charts fill while the run goes on (the fragment refreshes every second)
+    # the charts appear, then fill while the run goes on (their fragment refreshes every 15 s)
     seen: list[int] = []
     deadline = time.time() + 120
-    while time.time() < deadline and not (len(seen) >= 3 and seen[-1] > seen[0] > 0):
+    while time.time() < deadline and not (seen and seen[-1] > seen[0]):
         points = chart_points(page)
-        seen.append(sum(points) if len(points) == 2 else 0)
+        if len(points) == 2 and all(points):
+            seen.append(sum(points))
         page.wait_for_timeout(500)
-    assert len(seen) >= 3 and seen[-1] > seen[0] > 0, seen
+    assert seen and seen[-1] > seen[0] > 0, seen
     assert "Training completed" not in body_text(page)
-    # The progress (Elapsed) changes every second; the charts, costlier to draw, every few seconds.
+    # The clocks tick every second in the browser; the page itself asks the server every few seconds,
+    # the charts (costlier to draw) least often: watching must not slow the run.
     progress_changes = chart_changes = 0
-    elapsed, points = metric_value(page, "Elapsed"), chart_points(page)
+    elapsed, points = clock_value(page, "Elapsed"), chart_points(page)
     deadline = time.time() + 60
     while progress_changes < 8 and time.time() < deadline:
         page.wait_for_timeout(200)
-        now_elapsed, now_points = metric_value(page, "Elapsed"), chart_points(page)
+        now_elapsed, now_points = clock_value(page, "Elapsed"), chart_points(page)
         progress_changes += now_elapsed != elapsed
         elapsed = now_elapsed
         if len(now_points) == 2 and all(now_points):  # skip a chart caught while being redrawn
             chart_changes += now_points != points
             points = now_points
-    assert progress_changes >= 8 and chart_changes <= 3, (progress_changes, chart_changes)
+    assert progress_changes >= 8 and chart_changes <= 1, (progress_changes, chart_changes)
     shot(page, "09_train_running")
     page.get_by_role("button", name="Abort").click()
     page.get_by_text("Aborted", exact=True).first.wait_for(timeout=60_000)  # the Phase metric

@@ -203,6 +203,67 @@ def test_summarize_from_events_file_matches_live(cfg, tmp_path):
     assert from_disk == live
 
 
+def test_summary_folds_only_what_is_new(cfg, tmp_path):
+    """A live page asks for the view every second: each call folds the events that arrived since
+    the last one, and the result is the view of all events at once, at every point of the run."""
+    job = JobRegistry().start(cfg, train_fn=fake_train(), run_dir=tmp_path / "inc")
+    wait(job)
+    events = job.events_since(0)
+    from venus_core.run_summary import RunSummary
+
+    live, folded = RunSummary(), []
+    for cut in range(0, len(events) + 1, 3):  # events arrive a few at a time
+        new = events[len(folded) : cut]
+        folded += new
+        live.extend(new)
+        assert live.version == len(folded)
+        assert live.view() == summarize(folded)
+    # Job.summary folds incrementally too, and a second call with nothing new changes nothing.
+    first = job.summary()
+    assert first == summarize(events) and job.summary() == first
+
+
+def test_chart_version_moves_only_with_what_charts_draw():
+    from venus_core.run_summary import RunSummary
+
+    s = RunSummary()
+    s.add({"type": "phase", "phase": "train", "epoch": 1, "time": 1.0})
+    s.add({"type": "log", "level": "info", "message": "x", "time": 1.1})
+    before = s.chart_version
+    s.add({"type": "phase", "phase": "validate", "epoch": 1, "time": 1.2})
+    assert s.chart_version == before  # phases and logs: no chart changes, no figure rebuilt
+    s.add({"type": "step", "epoch": 1, "step": 1, "train/loss": 0.5, "time": 1.3})
+    assert s.chart_version == before + 1
+
+
+def test_resume_drops_what_the_interrupted_epoch_did_after_its_checkpoint():
+    from venus_core.run_summary import summarize as fold
+
+    events = [
+        {"type": "run_start", "time": 0.0},
+        {"type": "step", "epoch": 1, "step": 1, "train/loss": 1.0, "time": 1.0},
+        {"type": "epoch", "epoch": 1, "val/loss": 0.9, "time": 2.0},
+        {"type": "step", "epoch": 2, "step": 2, "train/loss": 0.8, "time": 3.0},  # lost by the crash
+        {"type": "status", "status": "aborted", "message": "", "time": 4.0},
+        {"type": "run_start", "resumed_from_epoch": 1, "time": 10.0},
+        {"type": "step", "epoch": 2, "step": 2, "train/loss": 0.7, "time": 11.0},
+    ]
+    s = fold(events)
+    assert [(r["epoch"], r["train/loss"]) for r in s["steps"]] == [(1, 1.0), (2, 0.7)]
+
+
+def test_caching_phase_has_its_own_eta():
+    from venus_core.run_summary import summarize as fold
+
+    events = [
+        {"type": "phase", "phase": "caching", "epoch": 0, "time": 100.0},
+        {"type": "phase", "phase": "caching", "done": 250, "total": 1000, "time": 110.0},
+    ]
+    s = fold(events, now=112.0)
+    assert s["phase_progress"] == 0.25
+    assert s["phase_eta"] == pytest.approx(30.0 - 2.0)  # 10 s per quarter, counted down since
+
+
 def test_summarize_live_clock_and_null_metrics():
     t0 = 1000.0
     events = [

@@ -106,17 +106,17 @@ def _fail_with(monkeypatch, target: str, exc: BaseException):
     ("target", "exc", "phrase"),
     [
         (
-            "venus_core.train.iterate_batches",
+            "venus_core.loop.iterate_batches",
             torch.OutOfMemoryError("CUDA out of memory"),
             "Lower the batch size",
         ),
-        ("venus_core.train.iterate_batches", MemoryError(), "Out of memory"),
+        ("venus_core.loop.iterate_batches", MemoryError(), "Out of memory"),
         (
-            "venus_core.train._save_last",
+            "venus_core.checkpoint.save",
             OSError(errno.ENOSPC, "No space left on device", "ckpt"),
             "disk is full",
         ),
-        ("venus_core.train.iterate_batches", RuntimeError("boom"), "Internal error: RuntimeError: boom"),
+        ("venus_core.loop.iterate_batches", RuntimeError("boom"), "Internal error: RuntimeError: boom"),
     ],
 )
 def test_failures_end_with_a_human_message(tiny_esm, data_dir, tmp_path, monkeypatch, target, exc, phrase):

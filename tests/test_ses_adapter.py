@@ -12,7 +12,7 @@ import torch
 from venus_core import vocab
 from venus_core.config import RunConfig
 from venus_core.heads import POOLING_HEADS
-from venus_core.ses_adapter import (
+from venus_core.methods.ses_adapter.model import (
     STRUCTURE_ALPHABETS,
     SesAdapter,
     encode_structure,
@@ -287,10 +287,10 @@ def test_checkpoint_of_the_earlier_adapter_design_is_refused_with_a_reason(tiny_
         plm_model=str(tiny_esm), problem_type="single_label_classification", num_labels=2
     )
     built = build_model(cfg.with_values(training_method="ses-adapter"), torch.device("cpu"), 1)
-    state = {k: v for k, v in trainable_state(built.model).items() if not k.startswith("ses.norms")}
+    state = {k: v for k, v in trainable_state(built.model).items() if not k.startswith("fusion.")}
     state["ses.out_norm.weight"] = torch.ones(64)  # a tensor only the earlier design had
-    save_file(state, str(tmp_path / "old.safetensors"))
-    with pytest.raises(VenusError, match="SES-Adapter of another design"):
+    save_file(state, str(tmp_path / "old.safetensors"), metadata={"format": "pt", "method": "ses-adapter"})
+    with pytest.raises(VenusError, match="ses-adapter model of another design"):
         load_trainable(built.model, tmp_path / "old.safetensors")
     # A checkpoint of another method is still told apart from an earlier adapter.
     frozen = build_model(cfg.with_values(training_method="freeze"), torch.device("cpu"), 1)

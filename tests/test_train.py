@@ -13,7 +13,7 @@ import pytest
 import torch
 from conftest import NUM_LABELS, write_toy_dataset
 
-from venus_core import rundir, vocab
+from venus_core import methods, rundir, vocab
 from venus_core.config import RunConfig
 from venus_core.metrics import compute_metrics
 from venus_core.train import train
@@ -56,7 +56,7 @@ def run_ok(cfg: RunConfig, **kw):
 
 @pytest.mark.parametrize("pooling", vocab.POOLING_METHODS)
 @pytest.mark.parametrize("problem_type", PROBLEM_TYPES)
-@pytest.mark.parametrize("method", vocab.TRAINING_METHODS)
+@pytest.mark.parametrize("method", methods.names())
 def test_matrix_esm(tiny_esm, toy_data, tmp_path, method, problem_type, pooling):
     cfg = make_cfg(
         tiny_esm,
@@ -98,12 +98,12 @@ def test_matrix_esm(tiny_esm, toy_data, tmp_path, method, problem_type, pooling)
 
 
 @pytest.mark.parametrize("pooling", vocab.POOLING_METHODS)
-@pytest.mark.parametrize("method", vocab.TRAINING_METHODS)
+@pytest.mark.parametrize("method", methods.names())
 def test_every_method_and_head_trains_in_cpu_bf16(tiny_esm, toy_data, tmp_path, monkeypatch, method, pooling):
     """Mixed precision is the default, so on a CPU with native bf16 every method and pooling head
     trains under bf16 autocast (here forced, so the test does not depend on the CPU)."""
     monkeypatch.setattr("venus_core.devices.cpu_has_native_bf16", lambda: True)
-    i = vocab.TRAINING_METHODS.index(method) + vocab.POOLING_METHODS.index(pooling)
+    i = methods.names().index(method) + vocab.POOLING_METHODS.index(pooling)
     pt = PROBLEM_TYPES[i % len(PROBLEM_TYPES)]  # every problem type, across the grid
     cfg = make_cfg(tiny_esm, toy_data[pt], pt, tmp_path, training_method=method, pooling_method=pooling)
     result, events = run_ok(cfg.with_values(num_epochs=1))
@@ -355,7 +355,7 @@ def test_adalora_orthogonality_regulariser(tiny_esm):
     """AdaLoRA's P and Q are pulled towards orthogonality: the penalty is the mean Frobenius
     distance of P P^T and Q^T Q from I, times orth_reg_weight, and it reaches both matrices."""
     from venus_core.datasets import resolve_task
-    from venus_core.methods import adalora_orthogonality
+    from venus_core.methods.adalora import orthogonality as adalora_orthogonality
     from venus_core.modeling import build_model
 
     pt = "single_label_classification"

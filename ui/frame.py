@@ -10,10 +10,10 @@ from __future__ import annotations
 import streamlit as st
 
 from ui import nav, state, url_state
-from ui.run_view import config_line, live_fraction
+from ui.run_view import PROGRESS_EVERY_S, config_line, live_fraction
 from ui.widgets import dataset_label, model_label
 
-SIDEBAR_EVERY_S = 2.0  # the sidebar's progress bar, on pages that do not show the run themselves
+SIDEBAR_EVERY_S = PROGRESS_EVERY_S  # the sidebar's progress, on pages that do not show the run
 IDLE_CHECK_EVERY_S = 10.0  # with no run active: notice a run started from another tab
 
 

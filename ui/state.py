@@ -69,8 +69,12 @@ def stored_draft() -> RunConfig | None:
     job = registry().latest()
     if job is not None:
         return job.config.with_values(run_name=None, **NOT_RESTORED)
-    latest = rundir.latest_run_config(initial_config().output.output_dir)
-    return latest.with_values(run_name=None, **NOT_RESTORED) if latest is not None else None
+    save_dir = initial_config().output.output_dir
+    latest = rundir.latest_run_config(save_dir)
+    if latest is None:
+        return None
+    # Its settings, in the save directory it was found in (a copied run may name another one).
+    return latest.with_values(run_name=None, output_dir=save_dir, **NOT_RESTORED)
 
 
 def _save_draft(cfg: RunConfig) -> None:

@@ -193,10 +193,11 @@ def _transformers_class(arch: models.Architecture) -> Any:
 def load_backbone(
     plm_model: str,
     trust_remote_code: bool = False,
-    quantization_config: Any = None,
+    load_options: dict[str, Any] | None = None,
     torch_dtype: torch.dtype | None = None,
 ) -> tuple[nn.Module, Tokenizer, models.Architecture]:
-    """The encoder (no task head, no pooler), its tokenizer and its architecture."""
+    """The encoder (no task head, no pooler), its tokenizer and its architecture. ``load_options``:
+    extra ``from_pretrained`` arguments of the fine-tuning method (QLoRA's quantization)."""
     from transformers import AutoTokenizer
 
     source = models.resolve_model_source(plm_model)
@@ -211,8 +212,7 @@ def load_backbone(
     kwargs: dict[str, Any] = {"trust_remote_code": trust_remote_code}
     if arch.name in ("esm", "bert"):
         kwargs["add_pooling_layer"] = False  # we pool ourselves; an unused pooler only wastes memory
-    if quantization_config is not None:
-        kwargs["quantization_config"] = quantization_config
+    kwargs.update(load_options or {})
     if torch_dtype is not None:
         kwargs["dtype"] = torch_dtype
     cls = _transformers_class(arch)

@@ -9,11 +9,14 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from venus_core import config as C
+from venus_core import rundir
 from venus_core.config import RunConfig
 from venus_core.errors import VenusError
 
@@ -168,26 +171,90 @@ def _cmd_datasets(ns: argparse.Namespace) -> int:
 
 
 def _cmd_check(ns: argparse.Namespace) -> int:
-    from venus_core import doctor
+    from venus_core import doctor, leakage
 
-    report = doctor.check(config_from_args(ns))
+    report = doctor.check(config_from_args(ns), progress=_progress_line if sys.stderr.isatty() else None)
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
     if ns.json:
         print(json.dumps(report.to_dict(), indent=2))
     else:
-        print(report.format())
+        lines = report.format().split("\n")
+        lines[-1:-1] = leakage.summary_lines(report.stats)  # before the summary line
+        print("\n".join(lines))
     return 1 if report.errors else 0
 
 
+def _progress_line(done: int, total: int, stage: str) -> None:
+    """A self-overwriting progress line on the terminal (never in piped output)."""
+    print(f"\r{stage}: {done:,}/{total:,} proteins", end="", file=sys.stderr, flush=True)
+
+
 def _cmd_train(ns: argparse.Namespace) -> int:
-    from venus_core import train
+    from venus_core.train import train
 
     if ns.resume:
-        return train.cli_resume(ns.resume)
+        path = Path(ns.resume)
+        if not (path / rundir.CONFIG).exists():
+            raise VenusError(f"{ns.resume} is not a run folder (no {rundir.CONFIG}).")
+        cfg = RunConfig.load(path / rundir.CONFIG)
+        return _run_cli(
+            lambda stop: train(cfg, emit=_print_event, should_stop=stop, run_dir=path, resume=True)
+        )
     cfg = config_from_args(ns)
     if ns.print_command:
         print(preview_command(cfg))
         return 0
-    return train.cli_train(cfg)
+    cfg.validate()
+    return _run_cli(lambda stop: train(cfg, emit=_print_event, should_stop=stop))
+
+
+def _run_cli(run: Callable[[Callable[[], bool]], Any]) -> int:
+    """SIGINT asks the loop to stop at the next step (state saved, exit 130); a second one kills."""
+    requested = {"stop": False}
+
+    def on_sigint(signum, frame):
+        if requested["stop"]:
+            raise KeyboardInterrupt
+        requested["stop"] = True
+        print("stopping after the current step... (Ctrl-C again to force)", file=sys.stderr)
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        result = run(lambda: requested["stop"])
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    return {"completed": 0, "aborted": 130}.get(result.status, 1)
+
+
+def _print_event(e: dict[str, Any]) -> None:
+    """Human progress on stderr for the CLI (the machine-readable log is events.jsonl)."""
+    kind = e["type"]
+    if kind == "run_start":
+        s = e["model_stats"]
+        print(
+            f"run folder: {e['run_dir']}\ndevice: {e['device']} ({e['precision']}); "
+            f"{e['n_train']} train / {e['n_valid']} validation / {e['n_test']} test sequences; "
+            f"trainable parameters {s['trainable_params']:,} of "
+            f"{s['total_params']:,} ({s['trainable_percent']:.2f}%)",
+            file=sys.stderr,
+        )
+    elif kind == "epoch":
+        vals = "  ".join(f"{k}={_fmt(v)}" for k, v in e.items() if k.startswith(("train/", "val/")))
+        print(f"epoch {e['epoch']}: {vals}  ({e['epoch_seconds']:.1f} s)", file=sys.stderr)
+    elif kind == "best":
+        print(f"  new best {e['monitor']} {_fmt(e['value'])}", file=sys.stderr)
+    elif kind == "test":
+        print(
+            "test: " + "  ".join(f"{k}={_fmt(v)}" for k, v in e.items() if k.startswith("test/")),
+            file=sys.stderr,
+        )
+    elif kind in ("log", "status"):
+        print(f"{e.get('level') or e.get('status')}: {e['message']}", file=sys.stderr)
+
+
+def _fmt(v: float | None) -> str:
+    return "n/a" if v is None else f"{v:.4g}"
 
 
 def _cmd_evaluate(ns: argparse.Namespace) -> int:
@@ -210,9 +277,9 @@ def _cmd_predict(ns: argparse.Namespace) -> int:
 
 
 def _cmd_fetch_assets(ns: argparse.Namespace) -> int:
-    from venus_core import assets
+    from venus_core import asset_setup
 
-    assets.fetch_assets(force=ns.force)
+    asset_setup.fetch_assets(force=ns.force)
     return 0
 
 

@@ -16,8 +16,9 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from venus_core import vocab
+from venus_core import methods, vocab
 from venus_core.errors import VenusError
+from venus_core.jsonvalues import jsonable
 
 CONFIG_VERSION = 1
 # Options earlier versions wrote into run folders' config.json, ignored when such a file is read
@@ -125,6 +126,34 @@ class DataConfig:
         "for classification).",
         label="Split ratios",
     )
+    split_method: str = _f(
+        "random",
+        "How a dataset that comes as one file is split: random (seeded, stratified for classification) "
+        "or homology (proteins more than split_identity identical stay in one split, so test measures "
+        "generalisation to new proteins). homology also re-splits datasets that come with their splits "
+        "(all rows pooled).",
+        choices=vocab.SPLIT_METHODS,
+        label="Split method",
+    )
+    split_identity: float = _f(
+        0.3,
+        "homology split: proteins more identical than this fraction (0.3 = 30%) are kept in the same "
+        "split. Identity: identical positions of the best local alignment / length of the shorter "
+        "protein.",
+        label="Split identity",
+    )
+    leakage_report: bool = _f(
+        True,
+        "Data doctor (check, Preview Dataset): align every validation and test protein to the training "
+        "proteins and report its highest identity (cached in the save directory).",
+        label="Leakage report",
+    )
+    leakage_identity: float = _f(
+        0.9,
+        "Data doctor: warn about validation and test proteins at least this identical (fraction, 0.9 = "
+        "90%) to a training protein (near-duplicates: their scores are too optimistic).",
+        label="Near-duplicate identity",
+    )
     max_seq_len: int = _f(
         -1,
         "Longest sequence fed to the model, in residues; longer ones are truncated (never dropped). "
@@ -139,7 +168,7 @@ class MethodConfig:
         "freeze",
         "How the model is fine-tuned: freeze (train the head only), full, plm-lora, dora, adalora, "
         "ia3, plm-qlora (4-bit backbone + LoRA) or ses-adapter (adds structure sequences).",
-        choices=vocab.TRAINING_METHODS,
+        choices=methods.names(),
         label="Training Method",
     )
     pooling_method: str = _f(
@@ -287,16 +316,6 @@ class OutputConfig:
     )
 
 
-# Why FSDP is refused for these methods (each message ends a sentence).
-FSDP_UNSUPPORTED = {
-    "freeze": "a frozen backbone has no gradients or optimizer state to shard and runs only once, "
-    "to fill the embedding cache.",
-    "ses-adapter": "its frozen backbone has no gradients or optimizer state to shard and runs only "
-    "once, to fill the embedding cache.",
-    "plm-qlora": "the 4-bit backbone is already small, and bitsandbytes weights cannot be sharded.",
-    "adalora": "AdaLoRA's rank allocation reads whole adapter matrices at every step.",
-}
-
 SECTIONS: dict[str, type] = {
     "model": ModelConfig,
     "data": DataConfig,
@@ -338,7 +357,7 @@ class RunConfig:
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"config_version": CONFIG_VERSION}
         for section in SECTIONS:
-            d[section] = {k: _jsonable(v) for k, v in dataclasses.asdict(getattr(self, section)).items()}
+            d[section] = {k: jsonable(v) for k, v in dataclasses.asdict(getattr(self, section)).items()}
         return d
 
     def to_json(self) -> str:
@@ -410,10 +429,6 @@ def field_default(name: str) -> Any:
     return FIELD_INFO[name].default
 
 
-def _jsonable(v: Any) -> Any:
-    return list(v) if isinstance(v, tuple) else v
-
-
 def _nearest_hint(name: str, options: Any) -> str:
     import difflib
 
@@ -466,7 +481,7 @@ def _coerce(name: str, value: Any) -> Any:
         if t.startswith("str"):
             value = str(value).strip()
             if name == "training_method":
-                value = vocab.canonical_method(value)
+                value = methods.canonical(value)
             if name in ("scheduler",) and value.lower() == "none":
                 return None
             return value
@@ -526,15 +541,22 @@ def _problems(cfg: RunConfig) -> list[str]:
         p.append(f"split_ratios must be three non-negative fractions summing to 1; got {d.split_ratios}.")
     elif d.split_ratios[0] <= 0 or d.split_ratios[1] <= 0:
         p.append("split_ratios needs a positive train and validation fraction.")
+    choice("split_method", d.split_method, vocab.SPLIT_METHODS)
+    for name in ("split_identity", "leakage_identity"):
+        value = getattr(d, name)
+        if not 0 < value <= 1:
+            hint = f" (a fraction: {value / 100:g} for {value:g}%)" if 1 < value <= 100 else ""
+            p.append(f"{name} must be a fraction in (0, 1]{hint}; got {value}.")
     if d.max_seq_len != -1 and d.max_seq_len < 1:
         p.append(f"max_seq_len must be -1 (no limit) or a positive number of residues; got {d.max_seq_len}.")
 
-    choice("training_method", m.training_method, vocab.TRAINING_METHODS)
+    choice("training_method", m.training_method, methods.names())
     choice("pooling_method", m.pooling_method, vocab.POOLING_METHODS)
     for s in m.structure_seq:
         choice("structure_seq", s, vocab.STRUCTURE_SEQS)
-    if m.training_method == "ses-adapter" and not m.structure_seq:
-        p.append("ses-adapter needs at least one structure sequence (foldseek_seq, ss8_seq).")
+    method = methods.METHODS.get(m.training_method)
+    if method is not None:
+        p.extend(method.problems(cfg))
     if m.lora_r < 1:
         p.append(f"lora_r must be a positive integer; got {m.lora_r}.")
     if m.lora_alpha <= 0:
@@ -571,10 +593,12 @@ def _problems(cfg: RunConfig) -> list[str]:
         p.append(f"max_grad_norm must be -1 (off) or positive; got {t.max_grad_norm}.")
     if t.num_workers < 0:
         p.append(f"num_workers must be 0 or more; got {t.num_workers}.")
-    if t.fsdp and m.training_method in FSDP_UNSUPPORTED:
+    if t.fsdp and method is not None and method.fsdp_refusal:
+        *others, last = [x.name for x in methods.METHODS.values() if not x.fsdp_refusal]
+        shardable = f"{', '.join(others)} or {last}"
         p.append(
-            f"fsdp does not apply to {m.training_method}: {FSDP_UNSUPPORTED[m.training_method]} "
-            "Turn fsdp off, or choose full, plm-lora, dora or ia3."
+            f"fsdp does not apply to {m.training_method}: {method.fsdp_refusal} "
+            f"Turn fsdp off, or choose {shardable}."
         )
     if not (t.device == "auto" or t.device in ("cpu", "mps", "cuda") or t.device.startswith("cuda:")):
         p.append(f"device '{t.device}' is not auto, cpu, cuda, cuda:N or mps.")

@@ -26,11 +26,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from venus_core import assets, label_formats, vocab
+from venus_core import assets, homology_split, label_formats, methods, vocab
 from venus_core import datasets as catalogue  # not Hugging Face's `datasets`, imported as `hf`
 from venus_core.config import RunConfig
 from venus_core.doctor import Report
 from venus_core.errors import VenusError
+from venus_core.homology import Monitor
 
 SPLITS = ("train", "validation", "test")
 # File stems (and hub split names) accepted for each split.
@@ -192,10 +193,6 @@ class TaskData:
         """Structure sequence columns present in every split."""
         return tuple(c for c in vocab.STRUCTURE_SEQS if all(c in df for df in self.splits.values()))
 
-    def residue_lengths(self, split: str) -> np.ndarray:
-        """Residues per sequence (int64); add the tokenizer's special tokens for batching."""
-        return self.splits[split]["aa_seq"].str.len().to_numpy(dtype=np.int64)
-
     def targets(self, split: str, *, normalized: bool = True) -> np.ndarray:
         """Model targets: class indices (int64), multi-hot (n, num_labels) float32, or float32
         values (normalised unless ``normalized=False``, which gives label units)."""
@@ -239,29 +236,31 @@ def load_data(cfg: RunConfig) -> TaskData:
     return task
 
 
-def prepare(cfg: RunConfig) -> tuple[TaskData | None, Report]:
+def prepare(cfg: RunConfig, *, monitor: Monitor | None = None) -> tuple[TaskData | None, Report]:
     """Load, clean, parse and check a run's data; ``TaskData`` only when there is no error.
 
     Resolves the task settings itself (``datasets.resolve_task``); a config problem becomes an
-    error of the report, and the data is still checked as far as the settings allow.
+    error of the report, and the data is still checked as far as the settings allow. A
+    ``monitor`` (given by ``doctor.check``) receives progress, may stop, and asks for the
+    leakage report, which training does not compute.
     """
     from venus_core import doctor
 
     report = Report()
     try:
         cfg = _resolve(cfg, report)
-        raw = load_raw(cfg, report=report)
+        raw = load_raw(cfg, report=report, monitor=monitor)
         if not raw.splits:
             return None, report
         task = _build(raw, cfg, report)
-        doctor.inspect(task, cfg, report, columns=raw.columns)
+        doctor.inspect(task, cfg, report, columns=raw.columns, monitor=monitor)
     except Exception as e:  # a bug of ours: keep what was found so far, add it as an ERROR line
         doctor.add_unexpected(report, e)
         return None, report
     return (None if report.errors else task), report
 
 
-def load_raw(cfg: RunConfig, *, report: Report | None = None) -> RawData:
+def load_raw(cfg: RunConfig, *, report: Report | None = None, monitor: Monitor | None = None) -> RawData:
     """Read the splits as they are, deriving missing validation/test splits.
 
     Precedence: ``train_file`` (+ ``valid_file``, ``test_file``), else ``dataset`` as a local
@@ -272,7 +271,7 @@ def load_raw(cfg: RunConfig, *, report: Report | None = None) -> RawData:
     report = Report() if report is None else report
     raw = _read_source(cfg, report)
     if raw.splits:
-        _derive_splits(raw, cfg, report)
+        _derive_splits(raw, cfg, report, monitor)
     if own and report.errors:
         raise VenusError(report.format_errors())
     return raw
@@ -850,7 +849,7 @@ def _parse_fasta(text: str, src: str, report: Report) -> pd.DataFrame | None:
 # Deriving missing splits
 
 
-def _derive_splits(raw: RawData, cfg: RunConfig, report: Report) -> None:
+def _derive_splits(raw: RawData, cfg: RunConfig, report: Report, monitor: Monitor | None = None) -> None:
     if "train" not in raw.splits:
         if "train" not in raw.failed:
             report.error(
@@ -859,6 +858,9 @@ def _derive_splits(raw: RawData, cfg: RunConfig, report: Report) -> None:
                 kind="empty_split",
                 fix="add a train file (train.csv)",
             )
+        return
+    if cfg.data.split_method == "homology" and not raw.failed:
+        homology_split.derive_splits(raw, cfg, report, monitor)
         return
     tr, va, te = cfg.data.split_ratios
     seed = cfg.train.seed
@@ -982,7 +984,8 @@ def _build(raw: RawData, cfg: RunConfig, report: Report, *, codec: LabelCodec | 
     problem_type = d.problem_type if d.problem_type in vocab.PROBLEM_TYPES else None
     given_num_labels = codec.num_labels if codec else _valid_num_labels(problem_type, d.num_labels)
     label_format = codec.multi_label_format if codec else d.multi_label_format
-    required = cfg.method.structure_seq if cfg.method.training_method == "ses-adapter" else ()
+    method = methods.get_method(cfg.method.training_method)
+    required = method.required_columns(cfg)
     splits = {
         name: _clean_split(df, name, raw.sources[name], raw.columns.get(name, []), cfg, required, report)
         for name, df in raw.splits.items()
@@ -1083,7 +1086,8 @@ def _clean_split(
     for col in required:
         if col not in out.columns:
             report.error(
-                f"ses-adapter needs the structure column '{col}'; columns found: {', '.join(found)}",
+                f"{cfg.method.training_method} needs the structure column '{col}'; columns found: "
+                f"{', '.join(found)}",
                 file=src,
                 column=col,
                 kind="missing_structure",

@@ -15,15 +15,19 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from venus_core.jsonvalues import jsonable
+
 if TYPE_CHECKING:
     from venus_core.config import RunConfig
     from venus_core.data import TaskData
+    from venus_core.homology import Monitor
 
 MAX_ROWS_PER_PROBLEM = 5
 MAX_STATS_LENGTHS = 20_000  # lengths kept for the histogram; more are sampled (seeded)
@@ -174,12 +178,22 @@ class Report:
         }
 
 
-def check(cfg: RunConfig) -> Report:
-    """Check a run's data (and its task settings). Never raises for a user's mistake."""
+def check(
+    cfg: RunConfig,
+    *,
+    progress: Callable[[int, int, str], None] | None = None,
+    stop: Callable[[], bool] | None = None,
+) -> Report:
+    """Check a run's data (and its task settings). Never raises for a user's mistake.
+
+    Also computes the leakage report (unless ``leakage_report`` is off) and a homology split:
+    ``progress(done, total, stage)`` follows them, ``stop()`` returning True ends them.
+    """
     try:
         from venus_core import data
+        from venus_core.homology import Monitor
 
-        return data.prepare(cfg)[1]
+        return data.prepare(cfg, monitor=Monitor(progress, stop))[1]
     except Exception as e:  # a bug of ours: still show it as an ERROR line, not a traceback
         report = Report()
         add_unexpected(report, e)
@@ -199,11 +213,19 @@ def add_unexpected(report: Report, e: BaseException) -> None:
 # Whole-data warnings and statistics (row-level errors are recorded by data.prepare)
 
 
-def inspect(task: TaskData, cfg: RunConfig, report: Report, *, columns: dict[str, list[str]]) -> None:
+def inspect(
+    task: TaskData,
+    cfg: RunConfig,
+    report: Report,
+    *,
+    columns: dict[str, list[str]],
+    monitor: Monitor | None = None,
+) -> None:
     """Add the warnings that look across rows and splits, and fill ``report.stats``.
 
     ``task`` may be a draft with errors (``target`` None on bad rows): statistics then use what
-    could be parsed, so the Dataset page can still show a preview next to the errors.
+    could be parsed, so the Dataset page can still show a preview next to the errors. With a
+    ``monitor`` (a check, not training), the leakage report is added too.
     """
     seq_col = cfg.data.sequence_column_name
     splits = task.splits
@@ -226,6 +248,10 @@ def inspect(task: TaskData, cfg: RunConfig, report: Report, *, columns: dict[str
     if task.problem_type == "single_label_classification":
         _class_balance(task, report, cfg.data.label_column_name)
     report.stats = _stats(task, columns, seed=cfg.train.seed)
+    if monitor is not None and cfg.data.leakage_report:
+        from venus_core import leakage
+
+        leakage.add_report(task, cfg, report, monitor)
 
 
 def _duplicates(df: pd.DataFrame, split: str, src: str | None, seq_col: str, report: Report) -> None:
@@ -333,7 +359,7 @@ def _stats(task: TaskData, columns: dict[str, list[str]], *, seed: int) -> dict[
         entry["lengths"] = [int(x) for x in shown]
         entry["labels"] = _label_distribution(task, df)
         entry["sample_rows"] = [
-            {"row": int(r.row), "aa_seq": _truncate(r.aa_seq, SAMPLE_SEQ_CHARS), "label": _jsonable(r.label)}
+            {"row": int(r.row), "aa_seq": _truncate(r.aa_seq, SAMPLE_SEQ_CHARS), "label": jsonable(r.label)}
             for r in df.head(SAMPLE_ROWS).itertuples(index=False)
         ]
         per_split[name] = entry
@@ -384,16 +410,6 @@ def _is_nan(x: Any) -> bool:
     return isinstance(x, float) and math.isnan(x)
 
 
-def _jsonable(v: Any) -> Any:
-    if isinstance(v, np.generic):
-        return v.item()
-    if isinstance(v, (np.ndarray, list, tuple)):
-        return [_jsonable(x) for x in v]
-    if v is None or isinstance(v, (str, int, float, bool)):
-        return None if _is_nan(v) else v
-    return str(v)
-
-
 def _end_sentence(text: str) -> str:
     return text if text.endswith((".", "?", "!", "…")) else text + "."
 
@@ -403,7 +419,7 @@ def _truncate(text: str, n: int) -> str:
 
 
 def _short(value: Any, n: int = 40) -> str:
-    return _truncate(_one_line(str(_jsonable(value))), n)
+    return _truncate(_one_line(str(jsonable(value))), n)
 
 
 def _one_line(text: str, n: int = 500) -> str:

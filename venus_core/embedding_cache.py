@@ -49,7 +49,7 @@ class SplitFeatures:
 
 
 def pooled_only(model) -> bool:
-    return not model.head.pool_has_parameters and model.ses is None
+    return not model.head.pool_has_parameters and model.fusion is None
 
 
 def model_identity(model) -> dict[str, Any]:

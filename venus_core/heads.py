@@ -145,7 +145,6 @@ POOLING_HEADS: dict[str, type[PoolingHead]] = {
     "attention1d": Attention1dPoolingHead,
     "light_attention": LightAttentionHead,
 }
-HEADS = POOLING_HEADS  # the name vocab.py's docstring uses
 
 
 def build_head(pooling_method: str, hidden_size: int, num_outputs: int, dropout: float = 0.1) -> PoolingHead:

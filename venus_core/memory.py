@@ -13,10 +13,11 @@ NF4_BYTES = 0.55  # 4 bits + double-quantized block constants
 GRAD_AND_ADAMW_BYTES = 12.0
 
 
-def training_bytes(params: int, trainable: int, quantized: bool = False) -> dict[str, float]:
-    """Bytes of the weights and of the gradients + optimizer state, and their total."""
+def training_bytes(params: int, trainable: int, frozen_bytes: float = FP32_BYTES) -> dict[str, float]:
+    """Bytes of the weights and of the gradients + optimizer state, and their total
+    (``frozen_bytes``: per frozen parameter, the method's memory model)."""
     frozen = params - trainable
-    weights = frozen * (NF4_BYTES if quantized else FP32_BYTES) + trainable * FP32_BYTES
+    weights = frozen * frozen_bytes + trainable * FP32_BYTES
     optimizer = trainable * GRAD_AND_ADAMW_BYTES
     return {"weights": weights, "optimizer_and_grads": optimizer, "total": weights + optimizer}
 
@@ -27,7 +28,7 @@ def per_method_bytes(params: int) -> dict[str, float]:
     return {
         "freeze / LoRA": training_bytes(params, 0)["total"],
         "full": training_bytes(params, params)["total"],
-        "QLoRA": training_bytes(params, 0, quantized=True)["total"],
+        "QLoRA": training_bytes(params, 0, NF4_BYTES)["total"],
     }
 
 

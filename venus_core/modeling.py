@@ -18,23 +18,23 @@ from venus_core import backbones, memory, models
 from venus_core.config import RunConfig
 from venus_core.errors import VenusError
 from venus_core.heads import POOLING_HEADS
-from venus_core.methods import Method, get_method, quantization_config
+from venus_core.methods import Method, get_method
 
 # Parameter names that PEFT adds; counted as adapters, and always saved with the checkpoint.
 ADAPTER_MARKERS = ("lora_", "ia3_", "ranknum")
 
 
 class ProteinModel(nn.Module):
-    """Backbone -> (SES-Adapter) -> pooling head -> logits.
+    """Backbone -> (the method's fusion module, e.g. SES-Adapter) -> pooling head -> logits.
 
     ``embed`` and ``head_forward`` are split so that a frozen backbone's outputs can be cached and
     fed straight to the trainable part.
     """
 
-    def __init__(self, backbone: nn.Module, head: nn.Module, method: Method, ses: nn.Module | None = None):
+    def __init__(self, backbone: nn.Module, head: nn.Module, method: Method, fusion: nn.Module | None = None):
         super().__init__()
         self.backbone = backbone
-        self.ses = ses
+        self.fusion = fusion  # fuses other per-residue inputs (structure tokens) into the states
         self.head = head
         self.method = method
 
@@ -51,8 +51,8 @@ class ProteinModel(nn.Module):
         residue_mask: torch.Tensor,
         structure: dict[str, torch.Tensor] | None = None,
     ) -> torch.Tensor:
-        if self.ses is not None:
-            hidden = self.ses(hidden, residue_mask, structure or {})
+        if self.fusion is not None:
+            hidden = self.fusion(hidden, residue_mask, structure or {})
         return self.head(hidden, residue_mask)
 
     def forward(
@@ -104,39 +104,28 @@ class Loaded:
 
 def load_pretrained(cfg: RunConfig, device: torch.device) -> Loaded:
     method = get_method(cfg.method.training_method)
-    quant = None
-    if method.quantized:
-        try:
-            import bitsandbytes  # noqa: F401
-        except ImportError:
-            raise VenusError("plm-qlora needs the bitsandbytes package: pip install bitsandbytes") from None
-        quant = quantization_config(device)
     backbone, tokenizer, arch = backbones.load_backbone(
-        cfg.model.plm_model, cfg.model.trust_remote_code, quant
+        cfg.model.plm_model, cfg.model.trust_remote_code, method.load_options(device)
     )
-    if not method.quantized:
-        backbone = backbone.to(device)  # bitsandbytes places quantized weights itself
+    if not method.places_its_weights():
+        backbone = backbone.to(device)
     return Loaded(backbone, tokenizer, arch)
 
 
 def build_model(
     cfg: RunConfig, device: torch.device, total_steps: int, loaded: Loaded | None = None
 ) -> Built:
-    """Backbone (loaded unless given) -> fine-tuning method -> (SES-Adapter) -> head, on ``device``."""
+    """Backbone (loaded unless given) -> fine-tuning method -> (fusion) -> head, on ``device``."""
     loaded = loaded or load_pretrained(cfg, device)
     method = get_method(cfg.method.training_method)
     tokenizer, arch = loaded.tokenizer, loaded.arch
     hidden = backbones.hidden_size_of(loaded.backbone)
-    backbone = method.prepare(loaded.backbone, cfg, arch, total_steps)
-    if method.quantized:
-        backbone = backbone.to(device)
-    ses = None
-    if method.uses_structure:
-        from venus_core.ses_adapter import SesAdapter
-
-        ses = SesAdapter(hidden, cfg.method.structure_seq).to(device)
+    # .to: the adapters a method adds are created beside weights a loader may have placed itself
+    backbone = method.prepare(loaded.backbone, cfg, arch, total_steps).to(device)
+    fusion = method.fusion(hidden, cfg)
     head = POOLING_HEADS[cfg.method.pooling_method](hidden, num_outputs(cfg)).to(device)
-    return Built(ProteinModel(backbone, head, method, ses), tokenizer, arch, method, hidden)
+    model = ProteinModel(backbone, head, method, fusion.to(device) if fusion is not None else None)
+    return Built(model, tokenizer, arch, method, hidden)
 
 
 def _numel(p: torch.Tensor) -> int:
@@ -189,17 +178,10 @@ def model_stats_preview(cfg: RunConfig) -> dict[str, Any]:
         with torch.device("meta"):
             backbone = cls(hf_config, **kwargs)
             method = get_method(cfg.method.training_method)
-            # QLoRA counts as LoRA: quantization does not change the logical parameter count.
-            method_for_count = get_method("plm-lora") if method.quantized else method
-            backbone = method_for_count.prepare(backbone, cfg, arch, total_steps=100)
+            backbone = method.counted_as().prepare(backbone, cfg, arch, total_steps=100)
             hidden = backbones.hidden_size_of(backbone)
-            ses = None
-            if method.uses_structure:
-                from venus_core.ses_adapter import SesAdapter
-
-                ses = SesAdapter(hidden, cfg.method.structure_seq)
             head = POOLING_HEADS[cfg.method.pooling_method](hidden, max(num_outputs_safe(cfg), 1))
-            stats = model_stats(ProteinModel(backbone, head, method, ses))
+            stats = model_stats(ProteinModel(backbone, head, method, method.fusion(hidden, cfg)))
         stats["exact"] = True
     except VenusError as e:
         if entry is None:
@@ -210,8 +192,10 @@ def model_stats_preview(cfg: RunConfig) -> dict[str, Any]:
             "Estimated from the catalogue: the model's config is not on this machine yet "
             f"(it is downloaded when training starts). {e}"
         )
-    quantized = get_method(cfg.method.training_method).quantized
-    stats["memory_bytes"] = memory.training_bytes(stats["total_params"], stats["trainable_params"], quantized)
+    frozen_bytes = get_method(cfg.method.training_method).frozen_weight_bytes
+    stats["memory_bytes"] = memory.training_bytes(
+        stats["total_params"], stats["trainable_params"], frozen_bytes
+    )
     return stats
 
 
@@ -226,19 +210,15 @@ def _catalogue_stats(entry: models.ModelEntry, cfg: RunConfig) -> dict[str, Any]
     n_out = num_outputs_safe(cfg)
     head = h * h + h + h * n_out + n_out  # mean/attention heads: two linear layers
     method = get_method(cfg.method.training_method)
-    adapter = 0
-    if method.name in ("plm-lora", "dora", "adalora", "plm-qlora"):
-        layers = entry.num_layers or 12
-        adapter = (
-            layers * len(models.architecture_for(entry.model_type).lora_targets) * 2 * h * cfg.method.lora_r
-        )
-    trainable = head + (entry.params if method.name == "full" else adapter)
+    adapter = method.adapter_params_estimate(entry, cfg)
+    backbone_trainable = entry.params if method.trains_backbone else 0
+    trainable = head + backbone_trainable + adapter
     total = entry.params + adapter + head
     return {
         "backbone_params": entry.params,
         "adapter_params": adapter,
         "head_params": head,
-        "backbone_trainable": entry.params if method.name == "full" else 0,
+        "backbone_trainable": backbone_trainable,
         "adapter_trainable": adapter,
         "head_trainable": head,
         "total_params": total,
@@ -289,6 +269,7 @@ def save_trainable(model: ProteinModel, path: Path, state: dict[str, torch.Tenso
 def load_trainable(model: ProteinModel, path: Path) -> None:
     """Put a checkpoint's tensors into the model (every process of an FSDP run calls this: each
     keeps its own shard of each tensor)."""
+    from safetensors import safe_open
     from safetensors.torch import load_file
 
     from venus_core.distributed import is_sharded
@@ -297,11 +278,13 @@ def load_trainable(model: ProteinModel, path: Path) -> None:
     expected = set(trainable_names(model))
     missing, unexpected = expected - set(state), set(state) - expected
     if missing or unexpected:
-        if any(n.startswith("ses.") for n in state) and any(n.startswith("ses.") for n in expected):
+        with safe_open(str(path), "pt") as f:
+            written_by = (f.metadata() or {}).get("method")
+        if written_by == model.method.name:
             raise VenusError(
-                f"Checkpoint {path} holds an SES-Adapter of another design: runs trained before the "
-                "adapter followed the published SES-Adapter (structure letters as queries, rotary "
-                "positions, chained kinds) cannot be loaded. Train the run again."
+                f"Checkpoint {path} holds a {written_by} model of another design: it was trained by an "
+                "earlier version of this method (e.g. the SES-Adapter before it followed the published "
+                "design) and cannot be loaded. Train the run again."
             )
         raise VenusError(
             f"Checkpoint {path} does not fit this model ({len(missing)} missing, {len(unexpected)} "

@@ -18,7 +18,6 @@ from venus_core.backbones import Tokenizer
 from venus_core.batching import make_batches
 from venus_core.config import RunConfig
 from venus_core.embedding_cache import SplitFeatures
-from venus_core.errors import VenusError
 from venus_core.label_formats import format_multi_hot
 from venus_core.methods import get_method
 from venus_core.tokens import TokenArrays
@@ -54,21 +53,9 @@ class Encoded:
 def encode_frame(frame: pd.DataFrame, tok: Tokenizer, cfg: RunConfig, targets: np.ndarray | None) -> Encoded:
     arrays = tok.encode_arrays(frame["aa_seq"].tolist(), cfg.data.max_seq_len)
     n_special = tok.n_prefix + tok.n_suffix
-    structure: dict[str, list[list[int]]] = {}
-    if get_method(cfg.method.training_method).uses_structure:
-        from venus_core.ses_adapter import encode_structure
-
-        special = 1  # the adapter's "unknown/special" index sits under <cls>/<eos>
-        residues = (arrays.lengths - n_special).tolist()
-        for kind in cfg.method.structure_seq:
-            if kind not in frame.columns:
-                raise VenusError(
-                    f"ses-adapter needs a '{kind}' column; the data has {', '.join(frame.columns)}."
-                )
-            structure[kind] = [
-                [special] * tok.n_prefix + encode_structure(kind, s[:n]) + [special] * tok.n_suffix
-                for s, n in zip(frame[kind].astype(str).tolist(), residues, strict=True)
-            ]
+    residues = (arrays.lengths - n_special).tolist()
+    method = get_method(cfg.method.training_method)
+    structure = method.residue_inputs(frame, residues, tok.n_prefix, tok.n_suffix, cfg)
     tensor = None
     if targets is not None:
         dtype = torch.long if cfg.data.problem_type == "single_label_classification" else torch.float32
@@ -200,9 +187,7 @@ def iterate_batches(
         yield idx, to_device(batch, device)
 
 
-def predictions_frame(
-    frame: pd.DataFrame, outputs: np.ndarray, cfg: RunConfig, data: Any = None
-) -> pd.DataFrame:
+def predictions_frame(frame: pd.DataFrame, outputs: np.ndarray, cfg: RunConfig) -> pd.DataFrame:
     """The input columns (aa_seq, label if present), then ``prediction`` and per-class probabilities.
 
     single-label: ``prediction`` is the class index and ``prob_<k>`` each class's probability;

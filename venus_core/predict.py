@@ -57,8 +57,8 @@ def load_run(run_dir: str | Path, checkpoint: str = "best", device: str = "auto"
 
 def predict_frame(run_dir: str | Path, frame: pd.DataFrame, checkpoint: str = "best") -> pd.DataFrame:
     """Predictions for a table with an ``aa_seq`` column (cleaned with ``data.clean_sequence``)."""
+    from venus_core.evaluation import evaluate
     from venus_core.pipeline import encode_frame, predictions_frame
-    from venus_core.train import evaluate
 
     if frame.empty:
         raise VenusError("There are no sequences to predict.")
@@ -117,8 +117,8 @@ def evaluate_file(
 ) -> dict[str, float]:
     """Metrics of a run on a labelled file (same metrics code as the test step)."""
     from venus_core.data import load_eval_data
+    from venus_core.evaluation import evaluate
     from venus_core.pipeline import encode_split, predictions_frame
-    from venus_core.train import evaluate
 
     run = load_run(run_dir, checkpoint)
     task = load_eval_data(run.cfg, test_file, run.codec)

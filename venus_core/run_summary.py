@@ -123,12 +123,12 @@ class RunSummary:
 
     def _phase(self, ev: Event) -> None:
         s = self._s
-        if ev.get("phase") != s["phase"] or ev.get("epoch") != s["phase_epoch"]:
+        epoch = ev.get("epoch", s["phase_epoch"])  # progress events of a phase leave the epoch out
+        if ev.get("phase") != s["phase"] or epoch != s["phase_epoch"]:
             self._phase_t0, self._phase_reported = ev.get("time"), None
             s["phase_started"] = self._phase_t0
             s["phase_eta"] = None
-        s["phase"] = ev.get("phase")
-        s["phase_epoch"] = ev.get("epoch")
+        s["phase"], s["phase_epoch"] = ev.get("phase"), epoch
         # Phases without optimizer steps (the embedding cache) report their own done/total.
         done, total = ev.get("done", 0), ev.get("total")
         s["phase_progress"] = done / total if total else None
@@ -136,8 +136,8 @@ class RunSummary:
         if total and done and t is not None and t0 is not None and t > t0:
             s["phase_eta"] = (t - t0) / done * (total - done)
             self._phase_reported = t
-        if ev.get("epoch") is not None:
-            s["epoch"] = ev["epoch"]
+        if epoch is not None:
+            s["epoch"] = epoch
 
     def _log(self, ev: Event) -> None:
         entry = {

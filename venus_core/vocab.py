@@ -1,8 +1,8 @@
-"""The field's vocabulary: names of problem types, metrics, methods, pooling heads and schedulers.
+"""The field's vocabulary: names of problem types, metrics, pooling heads and schedulers.
 
 This module is light (no torch) so that config validation and the catalogue CLI start fast. The
-heavy registries (``methods.METHODS``, ``heads.HEADS``, ``metrics.METRIC_FUNCTIONS``) are keyed by
-exactly these names; a test checks that they agree.
+heavy registries (``heads.POOLING_HEADS``, ``metrics.METRIC_FUNCTIONS``) are keyed by exactly these
+names; a test checks that they agree. Fine-tuning methods name themselves (``venus_core.methods``).
 """
 
 from __future__ import annotations
@@ -67,24 +67,13 @@ DEFAULT_MONITOR = {
     "regression": "spearman_corr",
 }
 
-TRAINING_METHODS = ("freeze", "full", "plm-lora", "dora", "adalora", "ia3", "plm-qlora", "ses-adapter")
-TRAINING_METHOD_ALIASES = {
-    "plm-dora": "dora",
-    "plm-adalora": "adalora",
-    "plm-ia3": "ia3",
-    "lora": "plm-lora",
-    "qlora": "plm-qlora",
-}
-LORA_METHODS = ("plm-lora", "dora", "adalora", "plm-qlora")
-# Methods whose backbone never changes: its outputs can be computed once and cached.
-FROZEN_BACKBONE_METHODS = ("freeze", "ses-adapter")
-
 POOLING_METHODS = ("mean", "attention1d", "light_attention")
 SCHEDULERS = ("linear", "cosine", "step")  # None means a constant learning rate
 STRUCTURE_SEQS = ("foldseek_seq", "ss8_seq")
 NORMALIZATIONS = ("standard", "min_max")
 # How a multi-label file lists a protein's labels: "0,3" (the guide's) or "1,0,0,1".
 MULTI_LABEL_FORMATS = ("indices", "multi_hot")
+SPLIT_METHODS = ("random", "homology")
 BATCH_MODES = ("size", "token")
 
 # 20 standard residues plus the ambiguity/rare codes protein LMs know (X, B, Z, U, O).
@@ -103,10 +92,6 @@ def metric_title(name: str, problem_type: str | None = None) -> str:
         return "Loss"
     spec = METRICS.get(name)
     return spec.title_for(problem_type) if spec else name
-
-
-def canonical_method(name: str) -> str:
-    return TRAINING_METHOD_ALIASES.get(name, name)
 
 
 def canonical_metric(name: str) -> str:

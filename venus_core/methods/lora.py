@@ -1,0 +1,24 @@
+"""plm-lora: low-rank adapters (LoRA, Hu et al. 2021) on the attention projections."""
+
+from __future__ import annotations
+
+from venus_core.methods import _peft
+from venus_core.methods._base import Method
+
+
+class Lora(Method):
+    name = "plm-lora"
+    order = 30
+    aliases = ("lora",)
+    label = "plm-lora — low-rank adapters (LoRA)"
+    fields = _peft.LORA_FIELDS
+
+    def prepare(self, backbone, cfg, arch, total_steps):
+        _peft.check_targets(backbone, _peft.lora_targets(cfg, arch))
+        return _peft.wrap(backbone, _peft.lora_config(cfg, arch))
+
+    def adapter_params_estimate(self, entry, cfg):
+        return _peft.lora_params_estimate(entry, cfg)
+
+
+METHOD = Lora()
