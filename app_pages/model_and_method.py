@@ -260,9 +260,17 @@ if offline or asked:
             total, weights, optimizer = memory.format_sizes(
                 [mem["total"], mem["weights"], mem["optimizer_and_grads"]]
             )
+            if "activations" in mem:
+                (act,) = memory.format_sizes([mem["activations"]])
+                extra = (
+                    f", plus activations of about **{act}** for the largest batch these settings allow "
+                    f"({int(mem['activation_tokens']):,} tokens; they grow with batch size × length)."
+                )
+            else:
+                extra = ", plus activations, which grow with batch size × sequence length."
             st.markdown(
                 f"Estimated memory for training: **{total}** (weights {weights} + gradients and optimizer "
-                f"state {optimizer}), plus activations, which grow with batch size × sequence length."
+                f"state {optimizer}){extra}"
             )
         if not stats.get("exact", True):
             st.caption("Estimated from the catalogue: the model's config could not be read (offline?).")
