@@ -46,6 +46,7 @@ format: $(REQ_STAMP)
 
 bench: setup
 	$(VPY) -m bench.run
+	$(VPY) -m bench.token_batches
 	$(VPY) -m bench.browser
 
 # Caches only; runs/, ckpt/ and assets/ are kept.
