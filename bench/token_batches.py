@@ -124,6 +124,11 @@ def main(argv: list[str] | None = None) -> int:
         model_dir = build_random_esm2_8m(work / "model")
         shape = Shape.from_model_dir(model_dir)
         lengths = pd.read_csv(data_dir / "train.csv")["aa_seq"].str.len().to_numpy() + 2  # <cls>, <eos>
+        import peft  # noqa: F401  (what train() imports on its first call belongs to every row's baseline)
+        import transformers  # noqa: F401
+
+        import venus_core.train  # noqa: F401
+
         rss = PeakRss()
         for method in args.methods.split(","):
             for mode, budget in BUDGETS:

@@ -12,8 +12,8 @@ ESM2_8M = dict(n_layers=6, hidden=320, intermediate=1280, n_heads=20)
 def test_activations_grow_linearly_with_the_batch_tokens():
     one = memory.activation_bytes(2000, 250, **ESM2_8M, precision="bf16")
     assert memory.activation_bytes(16000, 250, **ESM2_8M, precision="bf16") == pytest.approx(8 * one)
-    # (44 h + 4 i) bytes per token and layer in bf16 autocast
-    assert one == 2000 * 6 * (44 * 320 + 4 * 1280)
+    per_h, per_i = memory.PER_TOKEN_LAYER["bf16"]
+    assert one == 2000 * 6 * (per_h * 320 + per_i * 1280)
 
 
 def test_methods_and_attention_change_the_estimate():

@@ -38,14 +38,17 @@ def format_sizes(sizes: list[float]) -> list[str]:
     return [f"{s / scale:.3g} {unit}" if s / scale < 100 else f"{s / scale:,.0f} {unit}" for s in sizes]
 
 
-# Bytes an encoder layer keeps per token for the backward pass, as (per hidden unit, per
-# intermediate unit), counted from the tensors autograd saves in a BERT/ESM layer with SDPA
-# attention (layer-norm inputs and outputs, Q/K/V, attention output, residuals, the feed-forward's
-# two activations), by precision: float32 4 bytes a value; bf16 autocast keeps bf16 copies for the
-# matmuls beside the float32 residual stream, and the float32 Q/K/V the CPU attention kernel gets
-# (``fast_attention``). Checked against measured peaks by ``python -m bench.token_batches``.
-PER_TOKEN_LAYER = {"fp32": (56.0, 8.0), "bf16": (44.0, 4.0)}
-LORA_EXTRA_PER_H = {"fp32": 12.0, "bf16": 6.0}  # LoRA dropout's copies of the 3 adapted inputs
+# Bytes a training step holds per token of the padded batch and encoder layer, as (per hidden unit,
+# per intermediate unit), by precision. What autograd saves in a BERT/ESM layer with SDPA attention
+# (layer-norm inputs and outputs, Q/K/V, attention output, residuals, the feed-forward's two
+# activations) is about (44 h + 4 i) bytes in bf16 autocast and (56 h + 8 i) in float32; the peak
+# RSS of whole ``train()`` runs grows about 2.2x faster than that with the token budget (backward's
+# gradients of those activations live at the same time, and glibc keeps freed blocks across the
+# changing batch shapes), so the coefficients are the measured slope: ESM2-8M shape, bf16, 2000 to
+# 16000 tokens (``python -m bench.token_batches``). float32 and LoRA are scaled by the same factor
+# (not measured separately).
+PER_TOKEN_LAYER = {"fp32": (124.0, 18.0), "bf16": (96.0, 9.0)}
+LORA_EXTRA_PER_H = {"fp32": 26.0, "bf16": 13.0}  # LoRA dropout's copies of the 3 adapted inputs
 EAGER_ATTENTION_BYTES = 12.0  # per head and key: scores, softmax and its dropout, float32
 
 
