@@ -7,18 +7,23 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from ui import charts, keys, leakage, state
-from ui.widgets import bound, fmt_value, metric_title, page_text, show_error
+from ui import charts, i18n, keys, leakage, state
+from ui.i18n import N_, _, tr
+from ui.widgets import bound, file_uploader, fmt_value, issue_text, metric_title, show_error
 from venus_core import columns, datasets, doctor, vocab
 from venus_core.errors import VenusError
+from venus_core.report import Report
 
-st.title("Dataset")
+st.title(_("Dataset"))
 st.caption(
-    "Choose the proteins to learn from. Every dataset has an amino-acid sequence column and a label column, "
-    "split into train, validation and test."
+    _(
+        "Choose the proteins to learn from. Every dataset has an amino-acid sequence column and a label "
+        "column, split into train, validation and test."
+    )
 )
 
-PREDEFINED, CUSTOM, UPLOAD = "Use Pre-defined Dataset", "Use Custom Dataset", "Upload Local Files"
+# The modes' values are their English names (kept in the session); shown with ``_``.
+PREDEFINED, CUSTOM, UPLOAD = N_("Use Pre-defined Dataset"), N_("Use Custom Dataset"), N_("Upload Local Files")
 SPLIT_FIELDS = ("train_file", "valid_file", "test_file")
 TASK_RESET = dict(
     problem_type=None,
@@ -32,7 +37,7 @@ TASK_RESET = dict(
     label_column_name="label",
 )
 entries = {e.name: e for e in datasets.catalogue_entries()}
-LABEL_FORMATS = {"indices": 'Class indices, e.g. "0,3"', "multi_hot": 'Multi-hot, e.g. "1,0,0,1"'}
+LABEL_FORMATS = {"indices": N_('Class indices, e.g. "0,3"'), "multi_hot": N_('Multi-hot, e.g. "1,0,0,1"')}
 
 
 def current_mode() -> str:
@@ -102,10 +107,10 @@ def column_mapping(sample: pd.DataFrame | None) -> None:
     cfg = state.cfg()
     if sample is None:
         with st.expander(
-            "Column mapping",
+            _("Column mapping"),
             expanded=cfg.data.sequence_column_name != "aa_seq" or cfg.data.label_column_name != "label",
         ):
-            st.caption("Only needed when the dataset names its columns differently.")
+            st.caption(_("Only needed when the dataset names its columns differently."))
             m1, m2 = st.columns(2)
             with m1:
                 bound("sequence_column_name", st.text_input)
@@ -131,11 +136,11 @@ def column_mapping(sample: pd.DataFrame | None) -> None:
                 key=keys.field_key(name) + "@choice",  # not the text box's key: another widget type
                 options=found,
                 index=None,
-                placeholder="choose the column",
+                placeholder=_("choose the column"),
                 to_widget=lambda v: v if v in found else None,
                 from_widget=lambda v, n=name: v if v is not None else state.cfg().get(n),
             )
-    st.caption(f"The file's columns: {', '.join(found)}.")
+    st.caption(_("The file's columns: {columns}.").format(columns=", ".join(found)))
 
 
 def task_settings(sample: pd.DataFrame | None) -> None:
@@ -153,11 +158,11 @@ def task_settings(sample: pd.DataFrame | None) -> None:
     with c2:
         if problem_type == "regression":
             st.number_input(
-                "Number of Labels",
+                _("Number of Labels"),
                 value=1,
                 disabled=True,
                 key="num_labels_regression",
-                help="Regression predicts one value.",
+                help=_("Regression predicts one value."),
             )
         else:
             bound(
@@ -166,14 +171,14 @@ def task_settings(sample: pd.DataFrame | None) -> None:
                 min_value=2,
                 step=1,
                 value=None,
-                placeholder="inferred from the labels",
+                placeholder=_("inferred from the labels"),
             )
     if problem_type == "multi_label_classification":
         bound(
             "multi_label_format",
             st.radio,
             options=list(vocab.MULTI_LABEL_FORMATS),
-            format_func=LABEL_FORMATS.get,
+            format_func=lambda f: _(LABEL_FORMATS[f]),
             horizontal=True,
         )
     valid = [m for m, spec in vocab.METRICS.items() if problem_type in spec.problem_types]
@@ -183,7 +188,7 @@ def task_settings(sample: pd.DataFrame | None) -> None:
         options=valid,
         format_func=lambda m: metric_title(m, problem_type),
         to_widget=lambda v: [m for m in (v or vocab.DEFAULT_METRICS[problem_type]) if m in valid],
-        placeholder="the problem type's default metrics",
+        placeholder=_("the problem type's default metrics"),
     )
     column_mapping(sample)
 
@@ -199,65 +204,75 @@ def predefined() -> None:
 
     def label(name: str) -> str:
         e = entries[name]
-        where = "offline demo" if e.source == "demo" else "Hugging Face hub"
-        return f"{name} · {e.problem_type.replace('_', ' ')} · {where}"
+        where = _("offline demo") if e.source == "demo" else _("Hugging Face hub")
+        return f"{name} · {e.problem_type} · {where}"
 
     name = st.selectbox(
-        "Dataset Configuration",
+        _("Dataset Configuration"),
         names,
         key=keys.PREDEFINED,
-        format_func=label,
+        format_func=i18n.now(label),
         on_change=on_dataset_pick,
-        help="Problem type, number of labels and metrics are loaded with the dataset.",
+        help=_("Problem type, number of labels and metrics are loaded with the dataset."),
     )
     e = entries[name]
     if e.description:
-        st.markdown(e.description)
+        st.markdown(tr(e.description))
     info = {
-        "Problem type": e.problem_type,
-        "Number of labels": str(e.num_labels),
-        "Metrics": ", ".join(metric_title(m, e.problem_type) for m in e.metrics),
-        "Best epoch chosen by": (
-            f"validation {metric_title(e.monitor, e.problem_type)} ({e.monitor_strategy})"
+        _("Problem type"): e.problem_type,
+        _("Number of labels"): str(e.num_labels),
+        _("Metrics"): i18n.join([metric_title(m, e.problem_type) for m in e.metrics]),
+        _("Best epoch chosen by"): _("validation {metric} ({direction})").format(
+            metric=metric_title(e.monitor, e.problem_type), direction=e.monitor_strategy
         ),
-        "Source": "embedded, works offline" if e.source == "demo" else f"{e.dataset} on the Hugging Face hub",
+        _("Source"): _("embedded, works offline")
+        if e.source == "demo"
+        else _("{dataset} on the Hugging Face hub").format(dataset=e.dataset),
     }
     if e.structure_source:
-        info["Structure sequences"] = f"foldseek_seq and ss8_seq from {e.structure_source}"
+        info[_("Structure sequences")] = _("foldseek_seq and ss8_seq from {source}").format(
+            source=e.structure_source
+        )
     st.dataframe(
-        pd.DataFrame({"Setting": list(info), "Value": list(info.values())}), hide_index=True, width="stretch"
+        pd.DataFrame({_("Setting"): list(info), _("Value"): list(info.values())}),
+        hide_index=True,
+        width="stretch",
     )
     if e.source == "demo" and not e.available_offline:
-        st.warning("The demo files are not set up yet: run `make setup` once with internet access.")
+        st.warning(_("The demo files are not set up yet: run `make setup` once with internet access."))
     elif e.source != "demo":
-        st.caption("Downloaded from the Hugging Face hub on first use (needs internet once).")
+        st.caption(_("Downloaded from the Hugging Face hub on first use (needs internet once)."))
 
 
 def custom() -> None:
     bound(
         "dataset",
         st.text_input,
-        "Custom Dataset Path",
-        placeholder="user/dataset_name or /path/to/folder",
+        _("Custom Dataset Path"),
+        placeholder=_("user/dataset_name or /path/to/folder"),
         from_widget=lambda v: (v or "").strip() or None,
         to_widget=lambda v: v or "",
     )
     st.caption(
-        "A Hugging Face dataset with train, validation and test splits, or a local folder with "
-        "train/validation/test files (CSV, TSV, Parquet, JSON lines)."
+        _(
+            "A Hugging Face dataset with train, validation and test splits, or a local folder with "
+            "train/validation/test files (CSV, TSV, Parquet, JSON lines)."
+        )
     )
     task_settings(data_sample())
 
 
 def upload() -> None:
-    files = st.file_uploader(
-        "Upload dataset files",
-        type=["csv", "tsv", "parquet"],
+    files = file_uploader(
+        _("Upload dataset files"),
+        ["csv", "tsv", "parquet"],
         accept_multiple_files=True,
         key=keys.UPLOADER,
-        help="One file is split into train/validation/test automatically (seeded, stratified). With several "
-        "files, name them train/validation/test or assign them below. Files stay on this machine, in the "
-        "save directory's _uploads folder.",
+        help=_(
+            "One file is split into train/validation/test automatically (seeded, stratified). With several "
+            "files, name them train/validation/test or assign them below. Files stay on this machine, in "
+            "the save directory's _uploads folder."
+        ),
     )
     saved = st.session_state.setdefault(keys.UPLOADED, {})
     for f in files or []:
@@ -277,7 +292,7 @@ def upload() -> None:
         state.update(**columns.assign_splits(current))  # by the files' names, as the loader does
     known = sorted({*current, *(p for x in SPLIT_FIELDS if (p := state.cfg().get(x)))})
     if known:
-        none = "(none: split from the training file)"
+        none = _("(none: split from the training file)")
         for col, name in zip(st.columns(3), SPLIT_FIELDS, strict=True):
             with col:
                 options = known if name == "train_file" else [None, *known]
@@ -286,10 +301,11 @@ def upload() -> None:
                     st.selectbox,
                     options=options,
                     format_func=lambda p: none if p is None else Path(p).name,
+                    placeholder=none,  # a None value is shown as the placeholder
                     to_widget=lambda v, o=options: v if v in o else o[0],
                 )
     else:
-        st.caption("No file uploaded yet.")
+        st.caption(_("No file uploaded yet."))
     task_settings(data_sample() if known else None)
 
 
@@ -297,13 +313,16 @@ def upload() -> None:
 if keys.DATASET_MODE not in st.session_state:
     st.session_state[keys.DATASET_MODE] = current_mode()
 mode = st.radio(
-    "Dataset Selection",
+    _("Dataset Selection"),
     [PREDEFINED, CUSTOM, UPLOAD],
     key=keys.DATASET_MODE,
+    format_func=i18n.now(_),
     horizontal=True,
     on_change=on_mode_change,
-    help="A dataset from the catalogue, a Hugging Face dataset (user/name) or a local folder, or files "
-    "you upload.",
+    help=_(
+        "A dataset from the catalogue, a Hugging Face dataset (user/name) or a local folder, or files you "
+        "upload."
+    ),
 )
 with st.container(border=True):
     {PREDEFINED: predefined, CUSTOM: custom, UPLOAD: upload}[mode]()
@@ -313,68 +332,75 @@ leakage.split_settings()
 
 
 # -- Preview Dataset -------------------------------------------------------------------------------
-def show_report(report: doctor.Report) -> None:
+def show_report(report: Report) -> None:
     stats = report.stats or {}
     splits = stats.get("splits", {})
     if splits:
         cols = st.columns(len(splits) + 2)
         for col, (split, entry) in zip(cols, splits.items(), strict=False):
-            col.metric(f"{split.capitalize()} sequences", f"{entry.get('n', 0):,}")
-        cols[-2].metric("Errors", report.n_errors)
-        cols[-1].metric("Warnings", report.n_warnings)
+            col.metric(
+                _("{split} sequences").format(split=leakage.split_title(split)), f"{entry.get('n', 0):,}"
+            )
+        cols[-2].metric(_("Errors"), report.n_errors)
+        cols[-1].metric(_("Warnings"), report.n_warnings)
         facts = []
         if stats.get("problem_type"):
-            facts.append(f"problem type **{stats['problem_type']}**")
+            facts.append(_("problem type **{problem_type}**").format(problem_type=stats["problem_type"]))
         if stats.get("num_labels") is not None:
-            facts.append(f"**{stats['num_labels']}** labels")
+            facts.append(_("**{n}** labels").format(n=stats["num_labels"]))
         derived = stats.get("derived") or {}
         if derived:
-            facts.append("split: " + "; ".join(sorted({str(v) for v in derived.values()})))
+            facts.append(_("split: {how}").format(how="; ".join(sorted({tr(v) for v in derived.values()}))))
         if facts:
             st.markdown(" · ".join(facts))
     if report.errors:
-        st.error(f"**{report.n_errors} problem(s) to fix before training**", icon=":material/error:")
+        st.error(
+            _("**{n} problem(s) to fix before training**").format(n=report.n_errors), icon=":material/error:"
+        )
         for issue in report.errors:
-            st.markdown(f"- {page_text(issue.format())}")
+            st.markdown(f"- {issue_text(issue)}")
     if report.warnings:
-        with st.expander(f"{report.n_warnings} warning(s)", expanded=not report.errors):
+        with st.expander(_("{n} warning(s)").format(n=report.n_warnings), expanded=not report.errors):
             for issue in report.warnings:
-                st.markdown(f"- {page_text(issue.format())}")
+                st.markdown(f"- {issue_text(issue)}")
     if splits:
         show_distributions(stats, splits, report)
     elif not report.errors:
-        st.info("The dataset has no rows to preview.")
+        st.info(_("The dataset has no rows to preview."))
 
 
-def show_distributions(stats: dict, splits: dict, report: doctor.Report) -> None:
+def show_distributions(stats: dict, splits: dict, report: Report) -> None:
     c1, c2 = st.columns(2)
     with c1:
         st.plotly_chart(charts.length_histogram(stats), width="stretch", key="len-hist")
     with c2:
         st.plotly_chart(charts.label_figure(stats), width="stretch", key="label-dist")
     leakage.render(report)
-    st.markdown("**Sample rows**")
-    tabs = st.tabs([s.capitalize() for s in splits])
+    st.markdown(_("**Sample rows**"))
+    tabs = st.tabs([leakage.split_title(s) for s in splits])
     for tab, entry in zip(tabs, splits.values(), strict=True):
         with tab:
             rows = entry.get("sample_rows") or []
             if rows:
                 st.dataframe(
-                    pd.DataFrame(rows).rename(columns={"row": "Row", "aa_seq": "Sequence", "label": "Label"}),
+                    pd.DataFrame(rows).rename(
+                        columns={"row": _("Row"), "aa_seq": _("Sequence"), "label": _("Label")}
+                    ),
                     hide_index=True,
                     width="stretch",
                 )
             lengths = [entry.get(k) for k in ("length_min", "length_median", "length_max")]
             if None not in lengths:
                 st.caption(
-                    f"Length (residues): min {lengths[0]}, median {fmt_value(float(lengths[1]), 0)}, "
-                    f"max {lengths[2]}"
+                    _("Length (residues): min {min}, median {median}, max {max}").format(
+                        min=lengths[0], median=fmt_value(float(lengths[1]), 0), max=lengths[2]
+                    )
                 )
 
 
 st.divider()
-if st.button("Preview Dataset", icon=":material/preview:", key="preview_dataset"):
-    with st.spinner("Reading and checking the dataset…"):
+if st.button(_("Preview Dataset"), icon=":material/preview:", key="preview_dataset"):
+    with st.spinner(_("Reading and checking the dataset…")):
         try:
             bar = leakage.ProgressBar()
             report = doctor.check(state.cfg(), progress=bar)
@@ -390,6 +416,8 @@ if preview is not None and leakage.same_data(preview[0], state.cfg().data):
     show_report(preview[1])
 else:
     st.caption(
-        "Press Preview Dataset to see split sizes, sample rows, length and label distributions, "
-        "and any problem in the data."
+        _(
+            "Press Preview Dataset to see split sizes, sample rows, length and label distributions, and any "
+            "problem in the data."
+        )
     )

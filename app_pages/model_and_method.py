@@ -7,27 +7,28 @@ import json
 
 import streamlit as st
 
-from ui import keys, nav, state
+from ui import i18n, keys, nav, state
+from ui.i18n import N_, _, tr
 from ui.widgets import bound, fmt_params, show_error
 from venus_core import memory, methods, models, vocab
 from venus_core.config import RunConfig
 from venus_core.errors import VenusError
 
-st.title("Model and Method")
-st.caption("Which pre-trained protein language model to start from, and how much of it to train.")
+st.title(_("Model and Method"))
+st.caption(_("Which pre-trained protein language model to start from, and how much of it to train."))
 
-CATALOGUE, LOCAL = "Catalogue", "Local folder"
+CATALOGUE, LOCAL = N_("Catalogue"), N_("Local folder")  # values kept in the session; shown with ``_``
 POOLING_TEXT = {
-    "mean": "mean — average of the residue embeddings",
-    "attention1d": "attention1d — learned attention over residues",
-    "light_attention": "light_attention — light attention (convolutions + attention)",
+    "mean": N_("mean — average of the residue embeddings"),
+    "attention1d": N_("attention1d — learned attention over residues"),
+    "light_attention": N_("light_attention — light attention (convolutions + attention)"),
 }
 catalogue = models.catalogue_entries()
 by_id = {e.id: e for e in catalogue}
 
 
 def group_of(e: models.ModelEntry) -> str:
-    return "Embedded (offline)" if e.source == "embedded" else e.family
+    return _("Embedded (offline)") if e.source == "embedded" else tr(e.family)
 
 
 def entry_for(plm_model: str) -> models.ModelEntry | None:
@@ -49,12 +50,15 @@ plm = state.cfg().model.plm_model
 if keys.MODEL_SOURCE not in st.session_state:
     st.session_state[keys.MODEL_SOURCE] = CATALOGUE if plm in by_id else LOCAL
 source = st.radio(
-    "Model source",
+    _("Model source"),
     [CATALOGUE, LOCAL],
     key=keys.MODEL_SOURCE,
+    format_func=i18n.now(_),
     horizontal=True,
-    help="A model from the catalogue (the embedded one works offline; the others download from the Hugging "
-    "Face hub on first use), or a folder on this machine written by save_pretrained.",
+    help=_(
+        "A model from the catalogue (the embedded one works offline; the others download from the Hugging "
+        "Face hub on first use), or a folder on this machine written by save_pretrained."
+    ),
 )
 
 with st.container(border=True):
@@ -63,25 +67,29 @@ with st.container(border=True):
         if st.session_state.get(keys.PLM_SELECT) not in ids:
             st.session_state[keys.PLM_SELECT] = plm if plm in ids else ids[0]
         chosen = st.selectbox(
-            "Protein Language Model",
+            _("Protein Language Model"),
             ids,
             key=keys.PLM_SELECT,
-            format_func=lambda i: (
-                f"{group_of(by_id[i])} · {by_id[i].name} · {models.format_params(by_id[i].params)}"
-                + (" · offline" if by_id[i].available_offline else "")
+            format_func=i18n.now(
+                lambda i: (
+                    f"{group_of(by_id[i])} · {tr(by_id[i].name)} · {models.format_params(by_id[i].params)}"
+                    + (" · " + _("offline") if by_id[i].available_offline else "")
+                )
             ),
-            help="Grouped by model family, with the number of parameters. "
-            "Larger models need more memory and time.",
+            help=_(
+                "Grouped by model family, with the number of parameters. Larger models need more memory and "
+                "time."
+            ),
         )
         if chosen != plm:
             on_model_change(chosen)
     else:
         folder = st.text_input(
-            "Local model folder",
+            _("Local model folder"),
             value=plm if plm not in by_id else "",
             key=keys.PLM_LOCAL,
-            placeholder="/path/to/model (config.json, weights and tokenizer files)",
-            help="A folder written by save_pretrained: config.json, model weights and tokenizer files.",
+            placeholder=_("/path/to/model (config.json, weights and tokenizer files)"),
+            help=_("A folder written by save_pretrained: config.json, model weights and tokenizer files."),
         ).strip()
         if folder and folder != plm:
             on_model_change(folder)
@@ -98,69 +106,78 @@ with st.container(border=True):
         # on this machine; the catalogue's rounded figures only stand in for hub models not yet read.
         asked_for = json.loads(st.session_state.get(keys.STATS_ASKED) or "{}").get("model", {})
         exact_below = entry.available_offline or asked_for.get("plm_model") == state.cfg().model.plm_model
-        facts = [f"**{entry.family}**"]
+        facts = [f"**{tr(entry.family)}**"]
         if not exact_below:
-            facts.append(f"about {fmt_params(entry.params)} parameters")
+            facts.append(_("about {params} parameters").format(params=fmt_params(entry.params)))
         if entry.hidden_size:
-            facts.append(f"hidden size {entry.hidden_size}")
+            facts.append(_("hidden size {n}").format(n=entry.hidden_size))
         if entry.num_layers:
-            facts.append(f"{entry.num_layers} layers")
+            facts.append(_("{n} layers").format(n=entry.num_layers))
         if entry.max_length:
-            facts.append(f"up to {entry.max_length:,} residues")
-        facts.append("works offline" if entry.available_offline else "downloads from the Hugging Face hub")
+            facts.append(_("up to {n:,} residues").format(n=entry.max_length))
+        facts.append(
+            _("works offline") if entry.available_offline else _("downloads from the Hugging Face hub")
+        )
         st.markdown(" · ".join(facts))
         if not exact_below:
-            st.caption(f"Memory: {entry.memory_hint()}.")
+            st.caption(_("Memory: {hint}.").format(hint=tr(entry.memory_hint())))
         if entry.note:
-            st.caption(entry.note)
+            st.caption(tr(entry.note))
         if entry.trust_remote_code:
             st.warning(
-                "This model runs Python code from its hub repository on your machine. Allow it only if you "
-                "trust the authors of that repository.",
+                _(
+                    "This model runs Python code from its hub repository on your machine. Allow it only if "
+                    "you trust the authors of that repository."
+                ),
                 icon=":material/warning:",
             )
-            bound("trust_remote_code", st.checkbox, f"Trust remote code of {entry.name}")
+            bound(
+                "trust_remote_code", st.checkbox, _("Trust remote code of {model}").format(model=entry.name)
+            )
 
 # -- Training Method --------------------------------------------------------------------------------
-st.subheader("Fine-tuning")
+st.subheader(_("Fine-tuning"))
 c1, c2 = st.columns(2)
 with c1:
     bound(
         "training_method",
         st.selectbox,
-        "Training Method",
+        _("Training Method"),
         options=list(methods.names()),
-        format_func=lambda m: methods.get_method(m).label,
+        format_func=lambda m: _(methods.get_method(m).label),
     )
 with c2:
     bound(
         "pooling_method",
         st.selectbox,
-        "Pooling Method",
+        _("Pooling Method"),
         options=list(vocab.POOLING_METHODS),
-        format_func=lambda m: POOLING_TEXT.get(m, m),
+        format_func=lambda m: _(POOLING_TEXT[m]) if m in POOLING_TEXT else m,
     )
 
 method = methods.get_method(state.cfg().method.training_method)
 # Each method says which options it reads; their widgets show for it alone.
 if "structure_seq" in method.fields:
     bound(
-        "structure_seq", st.multiselect, options=list(vocab.STRUCTURE_SEQS), placeholder="choose at least one"
+        "structure_seq",
+        st.multiselect,
+        options=list(vocab.STRUCTURE_SEQS),
+        placeholder=_("choose at least one"),
     )
 if "lora_r" in method.fields:
     family_targets = entry.lora_targets if entry is not None else ()
     with st.container(border=True):
-        st.markdown("**LoRA Parameters**")
+        st.markdown(_("**LoRA Parameters**"))
         l1, l2, l3, l4 = st.columns(4)
         with l1:
-            bound("lora_r", st.number_input, "LoRA Rank", min_value=1, step=1)
+            bound("lora_r", st.number_input, _("LoRA Rank"), min_value=1, step=1)
         with l2:
-            bound("lora_alpha", st.number_input, "LoRA Alpha", min_value=0.0, step=1.0, to_widget=float)
+            bound("lora_alpha", st.number_input, _("LoRA Alpha"), min_value=0.0, step=1.0, to_widget=float)
         with l3:
             bound(
                 "lora_dropout",
                 st.number_input,
-                "LoRA Dropout",
+                _("LoRA Dropout"),
                 min_value=0.0,
                 max_value=0.99,
                 step=0.05,
@@ -170,7 +187,7 @@ if "lora_r" in method.fields:
             bound(
                 "lora_target_modules",
                 st.text_input,
-                "LoRA Target Modules",
+                _("LoRA Target Modules"),
                 to_widget=lambda v: ",".join(v or family_targets),
                 from_widget=lambda s: (
                     ()
@@ -179,12 +196,14 @@ if "lora_r" in method.fields:
                 ),
             )
         if family_targets:
-            st.caption(f"Default for this model family: {', '.join(family_targets)}.")
+            st.caption(
+                _("Default for this model family: {modules}.").format(modules=", ".join(family_targets))
+            )
 if method.note:
-    st.caption(method.note)
+    st.caption(_(method.note))
 
 # -- Model Statistics -------------------------------------------------------------------------------
-st.subheader("Model Statistics")
+st.subheader(_("Model Statistics"))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -224,37 +243,43 @@ offline = entry is not None and entry.available_offline
 asked = st.session_state.get(keys.STATS_ASKED) == relevant
 if offline or asked:
     try:
-        with st.spinner("Counting parameters from the model's config (no weights are loaded)…"):
+        with st.spinner(_("Counting parameters from the model's config (no weights are loaded)…")):
             stats = stats_for(relevant)
     except VenusError as e:
         show_error(e)
         stats = None
     except Exception as e:  # noqa: BLE001 - a model we cannot describe must not break the page
-        st.error(f"Could not count the parameters of this model: {type(e).__name__}: {e}")
+        st.error(
+            _("Could not count the parameters of this model: {error}").format(
+                error=f"{type(e).__name__}: {e}"
+            )
+        )
         stats = None
     if stats:
         cols = st.columns(5)
         cols[0].metric(
-            "Backbone (pre-trained)",
+            _("Backbone (pre-trained)"),
             models.format_params(stats["backbone_params"]),
-            help=f"{stats['backbone_params']:,} parameters",
+            help=_("{n:,} parameters").format(n=stats["backbone_params"]),
         )
         cols[1].metric(
-            "Adapters",
+            _("Adapters"),
             models.format_params(stats["adapter_params"]),
-            help=f"{stats['adapter_params']:,} parameters added by the method",
+            help=_("{n:,} parameters added by the method").format(n=stats["adapter_params"]),
         )
         cols[2].metric(
-            "Head (task-specific)",
+            _("Head (task-specific)"),
             models.format_params(stats["head_params"]),
-            help=f"{stats['head_params']:,} parameters: pooling head (and SES-Adapter)",
+            help=_("{n:,} parameters: pooling head (and SES-Adapter)").format(n=stats["head_params"]),
         )
         cols[3].metric(
-            "Trainable",
+            _("Trainable"),
             models.format_params(stats["trainable_params"]),
-            help=f"{stats['trainable_params']:,} of {stats['total_params']:,} parameters",
+            help=_("{n:,} of {total:,} parameters").format(
+                n=stats["trainable_params"], total=stats["total_params"]
+            ),
         )
-        cols[4].metric("Trainable share", f"{stats['trainable_percent']:.2f} %")
+        cols[4].metric(_("Trainable share"), f"{stats['trainable_percent']:.2f} %")
         mem = stats.get("memory_bytes") or {}
         if mem:
             total, weights, optimizer = memory.format_sizes(
@@ -262,23 +287,27 @@ if offline or asked:
             )
             if "activations" in mem:
                 (act,) = memory.format_sizes([mem["activations"]])
-                extra = (
-                    f", plus activations of about **{act}** for the largest batch these settings allow "
-                    f"({int(mem['activation_tokens']):,} tokens; they grow with batch size × length)."
-                )
+                extra = _(
+                    "Activations of the largest batch these settings allow ({tokens} tokens): about **{act}**."
+                ).format(tokens=f"{int(mem['activation_tokens']):,}", act=act)
             else:
-                extra = ", plus activations, which grow with batch size × sequence length."
+                extra = ""
             st.markdown(
-                f"Estimated memory for training: **{total}** (weights {weights} + gradients and optimizer "
-                f"state {optimizer}){extra}"
+                _(
+                    "Estimated memory for training: **{total}** (weights {weights} + gradients and optimizer "
+                    "state {optimizer}), plus activations, which grow with batch size × sequence length."
+                ).format(total=total, weights=weights, optimizer=optimizer)
+                + (" " + extra if extra else "")
             )
         if not stats.get("exact", True):
-            st.caption("Estimated from the catalogue: the model's config could not be read (offline?).")
+            st.caption(_("Estimated from the catalogue: the model's config could not be read (offline?)."))
 else:
-    st.caption("This model's config is on the Hugging Face hub; counting its parameters reads it from there.")
-    if st.button("Compute Model Statistics", key="compute_stats", icon=":material/calculate:"):
+    st.caption(
+        _("This model's config is on the Hugging Face hub; counting its parameters reads it from there.")
+    )
+    if st.button(_("Compute Model Statistics"), key="compute_stats", icon=":material/calculate:"):
         st.session_state[keys.STATS_ASKED] = relevant
         st.rerun()
 
 st.divider()
-nav.link(nav.TRAIN, label="Next: training settings and Start", icon=":material/arrow_forward:")
+nav.link(nav.TRAIN, label=_("Next: training settings and Start"), icon=":material/arrow_forward:")

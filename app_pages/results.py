@@ -10,10 +10,12 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from ui import charts, keys, nav, run_view, state
+from ui import charts, i18n, keys, nav, run_view, state
+from ui.i18n import N_, _
 from ui.widgets import (
     STATUS_ICONS,
     bound,
+    file_uploader,
     fmt_duration,
     fmt_value,
     metric_title,
@@ -28,9 +30,9 @@ from venus_core.errors import VenusError
 from venus_core.export import safe_csv
 from venus_core.run_summary import summarize
 
-st.title("Results")
+st.title(_("Results"))
 
-bound("output_dir", st.text_input, "Save Directory", key=keys.RESULTS_SAVE_DIR)
+bound("output_dir", st.text_input, _("Save Directory"), key=keys.RESULTS_SAVE_DIR)
 save_dir = state.cfg().output.output_dir
 runs = rundir.list_runs(save_dir)
 registry = state.registry()
@@ -51,37 +53,35 @@ def live_status(r: dict) -> str:
 def history_table() -> None:
     """Run History: one row per run folder, newest first; every column fits the page."""
     status = [live_status(r) for r in runs]
-    table = pd.DataFrame(
-        {
-            "Status": [run_view.STATUS_TEXT.get(x, x) for x in status],
-            "Run": [r["name"] for r in runs],
-            "Dataset": [Path(str(r["dataset"])).name if r.get("dataset") else "—" for r in runs],
-            "Model": [model_label(r["model"]) if r.get("model") else "—" for r in runs],
-            "Method": [r.get("method") or "—" for r in runs],
-            "Best validation": [
-                f"{metric_title(r['monitor'], r.get('problem_type'))} {fmt_value(r['best_value'])}"
-                if r.get("monitor") and r.get("best_epoch")
-                else "—"
-                for r in runs
-            ],
-            "Best epoch": ["—" if r.get("best_epoch") is None else str(r["best_epoch"]) for r in runs],
-            "Started": [when(r.get("started")) for r in runs],
-            # From the run's first event to its last: loading and the embedding cache count too.
-            "Duration": [
-                fmt_duration(r["finished"] - r["started"]) if r.get("finished") and r.get("started") else "—"
-                for r in runs
-            ],
-        }
-    )
+    columns = {
+        N_("Status"): [run_view.status_text(x) for x in status],
+        N_("Run"): [r["name"] for r in runs],
+        N_("Dataset"): [Path(str(r["dataset"])).name if r.get("dataset") else "—" for r in runs],
+        N_("Model"): [model_label(r["model"]) if r.get("model") else "—" for r in runs],
+        N_("Method"): [r.get("method") or "—" for r in runs],
+        N_("Best validation"): [
+            f"{metric_title(r['monitor'], r.get('problem_type'))} {fmt_value(r['best_value'])}"
+            if r.get("monitor") and r.get("best_epoch")
+            else "—"
+            for r in runs
+        ],
+        N_("Best epoch"): ["—" if r.get("best_epoch") is None else str(r["best_epoch"]) for r in runs],
+        N_("Started"): [when(r.get("started")) for r in runs],
+        # From the run's first event to its last: loading and the embedding cache count too.
+        N_("Duration"): [
+            fmt_duration(r["finished"] - r["started"]) if r.get("finished") and r.get("started") else "—"
+            for r in runs
+        ],
+    }
     # Pixel widths that fit a laptop's main column (818 px at 1280 wide; these add up to 810): long
     # run names are cut, whole on hover, and no column hides past the right edge.
-    widths = {"Status": 70, "Run": 145, "Dataset": 90, "Model": 95, "Method": 65}
-    widths |= {"Best validation": 115, "Best epoch": 80, "Started": 95, "Duration": 55}
+    widths = {N_("Status"): 70, N_("Run"): 145, N_("Dataset"): 90, N_("Model"): 95, N_("Method"): 65}
+    widths |= {N_("Best validation"): 115, N_("Best epoch"): 80, N_("Started"): 95, N_("Duration"): 55}
     st.dataframe(
-        table,
+        pd.DataFrame({_(name): values for name, values in columns.items()}),
         hide_index=True,
         width="stretch",
-        column_config={name: st.column_config.TextColumn(width=w) for name, w in widths.items()},
+        column_config={_(name): st.column_config.TextColumn(width=w) for name, w in widths.items()},
     )
 
 
@@ -111,26 +111,30 @@ def disk_summary(run_dir: str, stamp: tuple) -> dict:
 
 def settings_of(cfg: RunConfig, row: dict, run_dir: Path) -> None:
     facts = {
-        "Dataset": row.get("dataset") or "—",
-        "Model": cfg.model.plm_model,
-        "Method": f"{cfg.method.training_method}, pooling {cfg.method.pooling_method}",
-        "Task": f"{cfg.data.problem_type} ({cfg.data.num_labels} labels)"
+        _("Dataset"): row.get("dataset") or "—",
+        _("Model"): cfg.model.plm_model,
+        _("Method"): _("{method}, pooling {pooling}").format(
+            method=cfg.method.training_method, pooling=cfg.method.pooling_method
+        ),
+        _("Task"): _("{problem_type} ({n} labels)").format(
+            problem_type=cfg.data.problem_type, n=cfg.data.num_labels
+        )
         if cfg.data.problem_type != "regression"
         else "regression",
-        "Batch": f"{cfg.batch.batch_size} sequences"
+        _("Batch"): _("{n} sequences").format(n=cfg.batch.batch_size)
         if cfg.batch.batch_mode == "size"
-        else f"{cfg.batch.batch_token:,} tokens",
-        "Learning rate": f"{cfg.train.learning_rate:g}",
-        "Epochs (patience)": f"{cfg.train.num_epochs} ({cfg.train.patience})",
-        "Run folder": str(run_dir),
+        else _("{n:,} tokens").format(n=cfg.batch.batch_token),
+        _("Learning rate"): f"{cfg.train.learning_rate:g}",
+        _("Epochs (patience)"): f"{cfg.train.num_epochs} ({cfg.train.patience})",
+        _("Run folder"): str(run_dir),
     }
-    with st.expander("Settings of this run", icon=":material/settings:"):
+    with st.expander(_("Settings of this run"), icon=":material/settings:"):
         st.dataframe(
-            pd.DataFrame({"Setting": list(facts), "Value": list(facts.values())}),
+            pd.DataFrame({_("Setting"): list(facts), _("Value"): list(facts.values())}),
             hide_index=True,
             width="stretch",
         )
-        st.caption(f"The full configuration is in `{run_dir / rundir.CONFIG}`.")
+        st.caption(_("The full configuration is in `{file}`.").format(file=run_dir / rundir.CONFIG))
 
 
 def run_tab(run_dir: Path, row: dict, cfg: RunConfig | None) -> dict:
@@ -144,7 +148,9 @@ def run_tab(run_dir: Path, row: dict, cfg: RunConfig | None) -> dict:
         s, now_live = load_summary(run_dir, row)
         run_view.status_banner(s)
         if now_live:
-            st.info("This run is training now; the Train page follows it live.", icon=STATUS_ICONS["running"])
+            st.info(
+                _("This run is training now; the Train page follows it live."), icon=STATUS_ICONS["running"]
+            )
         run_view.best(s)
         run_view.curves(s, key="results")
         run_view.logs(s)
@@ -158,18 +164,21 @@ def run_tab(run_dir: Path, row: dict, cfg: RunConfig | None) -> dict:
 
 
 def resume_section(run_dir: Path, row: dict, cfg: RunConfig | None) -> None:
-    st.markdown("**Resume**")
+    st.markdown(_("**Resume**"))
     if not row.get("resumable"):
         st.caption(
-            "No epoch of this run finished, so there is no checkpoint to resume from: start a new run."
+            _("No epoch of this run finished, so there is no checkpoint to resume from: start a new run.")
         )
         return
     st.caption(
-        "Continue this run from its last finished epoch (checkpoints/last), with the same settings and seed."
+        _(
+            "Continue this run from its last finished epoch (checkpoints/last), with the same settings and "
+            "seed."
+        )
     )
-    if st.button("Resume", icon=":material/resume:", key="resume"):
+    if st.button(_("Resume"), icon=":material/resume:", key="resume"):
         if cfg is None:
-            st.error(f"{run_dir} has no readable config.json; it cannot be resumed.")
+            st.error(_("{folder} has no readable config.json; it cannot be resumed.").format(folder=run_dir))
             return
         try:
             job = registry.start(cfg, run_dir=run_dir, resume=True)
@@ -185,22 +194,22 @@ def test_tab(run_dir: Path, row: dict, cfg: RunConfig | None, s: dict) -> None:
     pred_path = run_dir / rundir.TEST_PREDICTIONS
     if not pred_path.exists():
         if s["status"] == "completed":
-            st.caption("This run wrote no test predictions (no test split).")
+            st.caption(_("This run wrote no test predictions (no test split)."))
         return
     try:
         preds = pd.read_csv(pred_path)
     except (OSError, ValueError, pd.errors.ParserError) as e:
-        st.error(f"Could not read {pred_path}: {e}")
+        st.error(_("Could not read {file}: {error}").format(file=pred_path, error=e))
         return
     st.download_button(
-        "Download predictions CSV",
+        _("Download predictions CSV"),
         data=safe_csv(preds),
         file_name=f"{row['name']}_test_predictions.csv",
         mime="text/csv",
         icon=":material/download:",
         on_click="ignore",
         key="dl-test-preds",
-        help="One row per test sequence: sequence, true label, prediction and class probabilities.",
+        help=_("One row per test sequence: sequence, true label, prediction and class probabilities."),
     )
     problem_type = cfg.data.problem_type if cfg else None
     if problem_type == "single_label_classification":
@@ -214,77 +223,86 @@ def test_tab(run_dir: Path, row: dict, cfg: RunConfig | None, s: dict) -> None:
             if fig is not None:
                 st.plotly_chart(fig, width="stretch", key="roc")
             else:
-                st.caption("No ROC curve: the test set has a single class.")
+                st.caption(_("No ROC curve: the test set has a single class."))
     elif problem_type == "regression":
         fig = charts.regression_figure(preds)
         if fig is not None:
             st.plotly_chart(fig, width="stretch", key="scatter")
     else:
-        st.caption("Multi-label runs: each label's probability is a prob_<k> column of the predictions CSV.")
-    with st.expander(f"Test predictions ({len(preds):,} sequences)"):
+        st.caption(
+            _("Multi-label runs: each label's probability is a prob_<k> column of the predictions CSV.")
+        )
+    with st.expander(_("Test predictions ({n:,} sequences)").format(n=len(preds))):
         st.dataframe(preds, hide_index=True, width="stretch")
 
 
 def compare_tab(opened: str, by_dir: dict) -> None:
     chosen = st.multiselect(
-        "Runs to compare",
+        _("Runs to compare"),
         list(by_dir),
         default=[opened],
         key=keys.COMPARE_RUNS,
         format_func=lambda d: by_dir[d]["name"],
-        help="Validation curves of several runs on one chart, and their test metrics side by side.",
+        help=_("Validation curves of several runs on one chart, and their test metrics side by side."),
     )
     summaries = [(by_dir[d]["name"], disk_summary(d, rundir.events_stamp(Path(d)))) for d in chosen]
     if not summaries:
         return
-    kinds = {run_problem_type(rs) for _, rs in summaries}
+    kinds = {run_problem_type(rs) for _name, rs in summaries}
     compared = kinds.pop() if len(kinds) == 1 else None  # titles say "per label" for multi-label runs
     names = ["val/loss"]
-    for _, rs in summaries:
+    for _name, rs in summaries:
         names += [f"val/{m}" for m in rs["metric_names"] if f"val/{m}" not in names]
     key = st.selectbox(
-        "Curve",
+        _("Curve"),
         names,
         key=keys.COMPARE_KEY,
-        format_func=lambda k: f"Validation {'loss' if k == 'val/loss' else metric_title(k[4:], compared)}",
+        format_func=i18n.now(
+            lambda k: (
+                _("Validation loss")
+                if k == "val/loss"
+                else _("Validation {metric}").format(metric=metric_title(k[4:], compared))
+            )
+        ),
     )
     st.plotly_chart(charts.compare_figure(summaries, key), width="stretch", key="compare-fig")
-    metrics = sorted({m for _, rs in summaries for m in (rs["test"] or {})})
+    metrics = sorted({m for _name, rs in summaries for m in (rs["test"] or {})})
     if metrics:
         table = pd.DataFrame(
-            {"Run": [n for n, _ in summaries]}
+            {_("Run"): [n for n, _rs in summaries]}
             | {
-                metric_title(m, compared): [fmt_value((rs["test"] or {}).get(m)) for _, rs in summaries]
+                metric_title(m, compared): [fmt_value((rs["test"] or {}).get(m)) for _name, rs in summaries]
                 for m in metrics
             }
         )
-        st.markdown("**Test metrics**")
+        st.markdown(_("**Test metrics**"))
         st.dataframe(table, hide_index=True, width="stretch")
 
 
 def predict_tab(run_dir: Path, row: dict) -> None:
     st.caption(
-        f"Predict with the best checkpoint of **{row['name']}** "
-        "(the same code as `python -m venus_core predict`)."
+        _(
+            "Predict with the best checkpoint of **{run}** (the same code as `python -m venus_core predict`)."
+        ).format(run=row["name"])
     )
     text = st.text_area(
-        "Sequences",
+        _("Sequences"),
         key=keys.PREDICT_TEXT,
         height=140,
         placeholder=">protein_1\nMKTAYIAKQRQISFVKSHFSRQ\n>protein_2\nGLFDIVKKVVGALGSL\n\n"
-        "or one sequence per line",
-        help="FASTA, or one amino-acid sequence per line.",
+        + _("or one sequence per line"),
+        help=_("FASTA, or one amino-acid sequence per line."),
     )
-    upload = st.file_uploader(
-        "…or upload a file",
-        type=["csv", "tsv", "parquet", "fasta", "fa", "txt"],
+    upload = file_uploader(
+        _("…or upload a file"),
+        ["csv", "tsv", "parquet", "fasta", "fa", "txt"],
         key=keys.PREDICT_UPLOAD,
-        help="A table with the training data's sequence column, or FASTA.",
+        help=_("A table with the training data's sequence column, or FASTA."),
     )
     # What the table below was predicted from: it is shown only while the input is the same.
     source = upload.file_id if upload is not None else hashlib.sha1(text.encode()).hexdigest()
     signature = (str(run_dir), source)
-    if st.button("Predict", icon=":material/online_prediction:", key="predict"):
+    if st.button(_("Predict"), icon=":material/online_prediction:", key="predict"):
         st.session_state.pop(keys.PREDICTIONS, None)  # a failed attempt leaves no earlier table behind
         try:
             if upload is not None:
@@ -292,19 +310,22 @@ def predict_tab(run_dir: Path, row: dict) -> None:
                 frame = read_sequences_file(path, predict.sequence_column(run_dir))
             else:
                 frame = read_sequences_text(text)
-            with st.spinner(f"Predicting {len(frame):,} sequences…"):
+            with st.spinner(_("Predicting {n:,} sequences…").format(n=len(frame))):
                 table = predict.predictions_table(run_dir, frame)
             st.session_state[keys.PREDICTIONS] = (signature, table)
         except VenusError as e:
             show_error(e)
         except Exception as e:  # noqa: BLE001 - a failed prediction must not take the page down
-            st.error(f"Prediction failed: {type(e).__name__}: {e}", icon=":material/error:")
+            st.error(
+                _("Prediction failed: {error}").format(error=f"{type(e).__name__}: {e}"),
+                icon=":material/error:",
+            )
     result = st.session_state.get(keys.PREDICTIONS)
     if result is not None and result[0] == signature:
         out = result[1]
         st.dataframe(out, hide_index=True, width="stretch")
         st.download_button(
-            "Download predictions CSV",
+            _("Download predictions CSV"),
             data=safe_csv(out),
             file_name=f"{row['name']}_predictions.csv",
             mime="text/csv",
@@ -316,11 +337,13 @@ def predict_tab(run_dir: Path, row: dict) -> None:
 
 if not runs:
     st.info(
-        f"No run in `{save_dir}` yet. Train one on the Train page, or point Save Directory to a folder "
-        "of runs."
+        _(
+            "No run in `{folder}` yet. Train one on the Train page, or point Save Directory to a folder of "
+            "runs."
+        ).format(folder=save_dir)
     )
 else:
-    st.subheader("Run History")
+    st.subheader(_("Run History"))
     history_table()
     by_dir = {r["run_dir"]: r for r in runs}
     dirs = list(by_dir)
@@ -328,15 +351,19 @@ else:
     if st.session_state.get(keys.OPEN_RUN) not in dirs:
         st.session_state[keys.OPEN_RUN] = next((d for d in dirs if mine and Path(d) == Path(mine)), dirs[0])
     opened = st.selectbox(
-        "Open Run",
+        _("Open Run"),
         dirs,
         key=keys.OPEN_RUN,
-        format_func=lambda d: f"{by_dir[d]['name']} · {run_view.STATUS_TEXT.get(live_status(by_dir[d]), '')}",
-        help="Any run of the save directory: its curves, test results, downloads and predictions.",
+        format_func=i18n.now(
+            lambda d: f"{by_dir[d]['name']} · {run_view.status_text(live_status(by_dir[d]))}"
+        ),
+        help=_("Any run of the save directory: its curves, test results, downloads and predictions."),
     )
     row, run_dir = by_dir[opened], Path(opened)
     cfg = read_config(run_dir)
-    tab_run, tab_test, tab_compare, tab_predict = st.tabs(["Run", "Test Results", "Compare Runs", "Predict"])
+    tab_run, tab_test, tab_compare, tab_predict = st.tabs(
+        [_("Run"), _("Test Results"), _("Compare Runs"), _("Predict")]
+    )
     with tab_run:
         summary = run_tab(run_dir, row, cfg)
     with tab_test:

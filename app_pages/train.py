@@ -7,113 +7,136 @@ import time
 import streamlit as st
 
 from ui import keys, leakage, nav, run_view, state
-from ui.widgets import bound, dataset_label, model_label, page_text, show_error
+from ui.i18n import N_, _, tr
+from ui.widgets import bound, dataset_label, issue_text, model_label, show_error
 from venus_core import doctor, vocab
 from venus_core.cli import preview_command
 from venus_core.devices import describe_precision, gpu_count
 from venus_core.errors import VenusError
 from venus_core.rundir import model_file_name
 
-st.title("Train")
+st.title(_("Train"))
 
 registry = state.registry()
 active = registry.active()
 draft = state.cfg()
 if active is not None:
     st.info(
-        f"**Training now:** `{active.name}` — {run_view.config_line(active.config)}. "
-        "The settings below are for the next run.",
+        _("**Training now:** `{name}` — {settings}. The settings below are for the next run.").format(
+            name=active.name, settings=run_view.config_line(active.config)
+        ),
         icon=run_view.STATUS_ICONS["running"],
     )
-st.markdown(
-    f"{'Next run' if active is not None else 'Settings'}: dataset **{dataset_label(draft)}** · model "
-    f"**{model_label(draft.model.plm_model)}** · method **{draft.method.training_method}** · pooling "
-    f"**{draft.method.pooling_method}**"
+settings = (
+    _("Next run: dataset **{dataset}** · model **{model}** · method **{method}** · pooling **{pooling}**")
+    if active is not None
+    else _(
+        "Settings: dataset **{dataset}** · model **{model}** · method **{method}** · pooling **{pooling}**"
+    )
 )
-st.caption("Change them on the Dataset and Model and Method pages.")
+st.markdown(
+    settings.format(
+        dataset=dataset_label(draft),
+        model=model_label(draft.model.plm_model),
+        method=draft.method.training_method,
+        pooling=draft.method.pooling_method,
+    )
+)
+st.caption(_("Change them on the Dataset and Model and Method pages."))
 
-BATCH_MODES = {"size": "Batch Size Mode", "token": "Batch Token Mode"}
+BATCH_MODES = {"size": N_("Batch Size Mode"), "token": N_("Batch Token Mode")}
 
 # -- settings ---------------------------------------------------------------------------------------
-with st.expander("Training settings", expanded=active is None):
+with st.expander(_("Training settings"), expanded=active is None):
     col_a, col_b, col_c = st.columns(3, gap="medium")
     with col_a:
-        st.markdown("**Batch Processing**")
+        st.markdown(_("**Batch Processing**"))
         bound(
             "batch_mode",
             st.radio,
-            "Batch Processing Mode",
+            _("Batch Processing Mode"),
             options=list(BATCH_MODES),
-            format_func=BATCH_MODES.get,
+            format_func=lambda m: _(BATCH_MODES[m]),
             horizontal=True,
         )
         if state.cfg().batch.batch_mode == "size":
-            bound("batch_size", st.number_input, "Batch Size", min_value=1, step=1)
+            bound("batch_size", st.number_input, _("Batch Size"), min_value=1, step=1)
         else:
-            bound("batch_token", st.number_input, "Tokens per Batch", min_value=1, step=1000)
-        bound("max_seq_len", st.number_input, "Max Sequence Length", min_value=-1, step=64)
-        bound("num_workers", st.number_input, "Number of Workers", min_value=0, step=1)
+            bound("batch_token", st.number_input, _("Tokens per Batch"), min_value=1, step=1000)
+        bound("max_seq_len", st.number_input, _("Max Sequence Length"), min_value=-1, step=64)
+        bound("num_workers", st.number_input, _("Number of Workers"), min_value=0, step=1)
     with col_b:
-        st.markdown("**Training Parameters**")
+        st.markdown(_("**Training Parameters**"))
         bound(
             "learning_rate",
             st.number_input,
-            "Learning Rate",
+            _("Learning Rate"),
             min_value=0.0,
             format="%.1e",
             step=1e-5,
             to_widget=float,
         )
-        bound("num_epochs", st.number_input, "Number of Epochs", min_value=1, step=1)
-        bound("patience", st.number_input, "Early Stopping Patience", min_value=1, step=1)
+        bound("num_epochs", st.number_input, _("Number of Epochs"), min_value=1, step=1)
+        bound("patience", st.number_input, _("Early Stopping Patience"), min_value=1, step=1)
         bound(
             "scheduler",
             st.selectbox,
-            "Scheduler Type",
+            _("Scheduler Type"),
             options=["none", *vocab.SCHEDULERS],
-            format_func=lambda v: "None (constant learning rate)" if v == "none" else v,
+            format_func=lambda v: _("None (constant learning rate)") if v == "none" else v,
             to_widget=lambda v: v or "none",
             from_widget=lambda v: None if v == "none" else v,
         )
     with col_c:
         st.markdown("&nbsp;")
-        bound("warmup_steps", st.number_input, "Warmup Steps", min_value=0, step=10)
+        bound("warmup_steps", st.number_input, _("Warmup Steps"), min_value=0, step=10)
         bound(
-            "gradient_accumulation_steps", st.number_input, "Gradient Accumulation Steps", min_value=1, step=1
+            "gradient_accumulation_steps",
+            st.number_input,
+            _("Gradient Accumulation Steps"),
+            min_value=1,
+            step=1,
         )
         bound(
-            "max_grad_norm", st.number_input, "Max Gradient Norm", min_value=-1.0, step=0.5, to_widget=float
+            "max_grad_norm",
+            st.number_input,
+            _("Max Gradient Norm"),
+            min_value=-1.0,
+            step=0.5,
+            to_widget=float,
         )
     st.divider()
     col_o, col_w = st.columns(2, gap="medium")
     with col_o:
-        st.markdown("**Output**")
-        bound("output_dir", st.text_input, "Save Directory")
+        st.markdown(_("**Output**"))
+        bound("output_dir", st.text_input, _("Save Directory"))
         o1, o2 = st.columns(2)
         with o1:
-            bound("output_model_name", st.text_input, "Output Model Name")
+            bound("output_model_name", st.text_input, _("Output Model Name"))
             written = model_file_name(state.cfg().output.output_model_name)
             if written != state.cfg().output.output_model_name:
-                st.caption(f"Written as `{written}` (weights are always saved as safetensors).")
+                st.caption(
+                    _("Written as `{file}` (weights are always saved as safetensors).").format(file=written)
+                )
         with o2:
             bound(
                 "run_name",
                 st.text_input,
-                "Run name (optional)",
-                placeholder="generated",
+                _("Run name (optional)"),
+                placeholder=_("generated"),
                 to_widget=lambda v: v or "",
                 from_widget=lambda v: v.strip() or None,
             )
     with col_w:
-        st.markdown("**Logging**")
-        bound("wandb", st.checkbox, "Enable W&B Logging")
+        st.markdown(_("**Logging**"))
+        bound("wandb", st.checkbox, _("Enable W&B Logging"))
         if state.cfg().output.wandb:
             w1, w2 = st.columns(2)
             with w1:
                 bound(
                     "wandb_project",
                     st.text_input,
-                    "W&B Project",
+                    _("W&B Project"),
                     placeholder="venus-finetune",
                     to_widget=lambda v: v or "",
                     from_widget=lambda v: v.strip() or None,
@@ -122,56 +145,62 @@ with st.expander("Training settings", expanded=active is None):
                 bound(
                     "wandb_entity",
                     st.text_input,
-                    "W&B Entity",
-                    placeholder="your default entity",
+                    _("W&B Entity"),
+                    placeholder=_("your default entity"),
                     to_widget=lambda v: v or "",
                     from_widget=lambda v: v.strip() or None,
                 )
             st.caption(
-                "Set WANDB_API_KEY (or WANDB_MODE=offline) in the server's environment; keys are never "
-                "written to the run folder."
+                _(
+                    "Set WANDB_API_KEY (or WANDB_MODE=offline) in the server's environment; keys are never "
+                    "written to the run folder."
+                )
             )
-        with st.popover("Advanced", icon=":material/tune:"):
-            bound("seed", st.number_input, "Seed", step=1)
-            bound("device", st.text_input, "Device")
-            bound("mixed_precision", st.checkbox, "Mixed precision (bf16 where the hardware has it)")
-            st.caption(describe_precision(state.cfg()))
-            bound("embedding_cache", st.checkbox, "Cache frozen-backbone outputs")
-            bound("fsdp", st.checkbox, "Shard the model across GPUs (FSDP, torchrun)")
+        with st.popover(_("Advanced"), icon=":material/tune:"):
+            bound("seed", st.number_input, _("Seed"), step=1)
+            bound("device", st.text_input, _("Device"))
+            bound("mixed_precision", st.checkbox, _("Mixed precision (bf16 where the hardware has it)"))
+            st.caption(tr(describe_precision(state.cfg())))
+            bound("embedding_cache", st.checkbox, _("Cache frozen-backbone outputs"))
+            bound("fsdp", st.checkbox, _("Shard the model across GPUs (FSDP, torchrun)"))
 
 # -- controls ---------------------------------------------------------------------------------------
 with st.container(horizontal=True):
-    preview_clicked = st.button("Preview Command", icon=":material/terminal:", key="preview_command")
-    start_clicked = st.button("Start", type="primary", icon=":material/play_arrow:", key="start")
-    abort_clicked = st.button("Abort", icon=":material/stop:", key="abort")
+    preview_clicked = st.button(_("Preview Command"), icon=":material/terminal:", key="preview_command")
+    start_clicked = st.button(_("Start"), type="primary", icon=":material/play_arrow:", key="start")
+    abort_clicked = st.button(_("Abort"), icon=":material/stop:", key="abort")
 
 if preview_clicked:
     st.session_state[keys.SHOW_COMMAND] = not st.session_state.get(keys.SHOW_COMMAND, False)
 if st.session_state.get(keys.SHOW_COMMAND):
     st.code(preview_command(state.cfg()), language="bash", wrap_lines=True)
     st.caption(
-        "Every setting, written out: runs the same training from a terminal in the project folder, on any "
-        "machine (copy button at the right)."
+        _(
+            "Every setting, written out: runs the same training from a terminal in the project folder, on "
+            "any machine (copy button at the right)."
+        )
     )
     n_gpus = gpu_count()
     if n_gpus > 1:
         st.code(preview_command(state.cfg(), nproc=n_gpus), language="bash", wrap_lines=True)
         st.caption(
-            f"This machine has {n_gpus} GPUs: this line trains data-parallel on all of them (one process "
-            "per GPU; Tokens per Batch / Batch Size is per GPU)."
+            _(
+                "This machine has {n} GPUs: this line trains data-parallel on all of them (one process per "
+                "GPU; Tokens per Batch / Batch Size is per GPU)."
+            ).format(n=n_gpus)
         )
 
 
 def start(cfg) -> None:
     """Start a run, after the same checks as Preview Dataset: a run that cannot work never starts."""
-    with st.spinner("Checking the settings and the dataset…"):
+    with st.spinner(_("Checking the settings and the dataset…")):
         # The errors only: the leakage report informs a preview, it never stops a run. (A homology
         # split is computed here once and cached for the run.)
         bar = leakage.ProgressBar()
         report = doctor.check(cfg.with_values(leakage_report=False), progress=bar)
         bar.clear()
     if report.errors:
-        st.session_state[keys.START_PROBLEMS] = (cfg, [issue.format() for issue in report.errors])
+        st.session_state[keys.START_PROBLEMS] = (cfg, list(report.errors))  # shown in the page's language
         return
     st.session_state.pop(keys.START_PROBLEMS, None)
     try:
@@ -179,7 +208,11 @@ def start(cfg) -> None:
     except VenusError as e:
         show_error(e)
     except OSError as e:  # e.g. the save directory cannot be created
-        st.error(f"Could not create the run folder in {cfg.output.output_dir}: {e.strerror or e}.")
+        st.error(
+            _("Could not create the run folder in {folder}: {error}.").format(
+                folder=cfg.output.output_dir, error=e.strerror or e
+            )
+        )
     else:
         state.remember_run(job)
         st.rerun()
@@ -190,20 +223,21 @@ if start_clicked:
 refused = st.session_state.get(keys.START_PROBLEMS)
 if refused is not None and refused[0] == state.cfg():  # shown until the settings change
     st.error(
-        "**The run cannot start:**\n\n" + "\n".join(f"- {page_text(p)}" for p in refused[1]),
+        _("**The run cannot start:**") + "\n\n" + "\n".join(f"- {issue_text(i)}" for i in refused[1]),
         icon=":material/error:",
     )
 
 if abort_clicked:
     if active is None:
-        st.info("No run is active.")
+        st.info(_("No run is active."))
     else:
         active.stop()
-        st.toast("Stopping after the current step…", icon=":material/stop:")
+        st.toast(_("Stopping after the current step…"), icon=":material/stop:")
 
 # -- the run, live ----------------------------------------------------------------------------------
-# Two fragments: the progress (cheap) every second, the charts and tables every few seconds; both
-# read the job's summary, folded incrementally, and the figures are rebuilt only when they changed.
+# Two fragments: the progress (cheap) every PROGRESS_EVERY_S, the charts and tables every
+# CHARTS_EVERY_S (the clocks tick in the browser in between); both read the job's summary, folded
+# incrementally, and the figures are rebuilt only when they changed.
 live_at_start = active is not None
 
 
@@ -211,7 +245,7 @@ live_at_start = active is not None
 def live_progress() -> None:
     job = state.current_job()
     if job is None:
-        st.info("No run yet in this session. Press **Start** to train with the settings above.")
+        st.info(_("No run yet in this session. Press **Start** to train with the settings above."))
         return
     alive = job.is_alive()
     if live_at_start and not alive:
@@ -219,7 +253,7 @@ def live_progress() -> None:
         st.rerun()
     s = job.summary(now=time.time() if alive else None)
     if alive and job.stop_requested():
-        st.info("Abort requested: stopping after the current step…", icon=":material/hourglass_top:")
+        st.info(_("Abort requested: stopping after the current step…"), icon=":material/hourglass_top:")
     # A finished run's failure is about the settings it ran with: once they changed, say so calmly.
     stale = not alive and job.config != state.cfg()
     run_view.progress(s, name=job.name, config=job.config, earlier_settings=stale)
@@ -236,7 +270,7 @@ def live_charts() -> None:
     run_view.test_results(s, run_name=job.name, key="train")
     run_view.logs(s)
     if s["status"] in ("completed", "aborted") and s.get("run_dir"):
-        nav.link(nav.RESULTS, label="Open in Results (plots, predictions, comparison)")
+        nav.link(nav.RESULTS, label=_("Open in Results (plots, predictions, comparison)"))
 
 
 live_progress()

@@ -15,7 +15,8 @@ import pytest
 
 from venus_core import doctor
 from venus_core.config import RunConfig
-from venus_core.doctor import Issue, Report
+from venus_core.data import overview
+from venus_core.report import Issue, Report
 
 SLC = "single_label_classification"
 MLC = "multi_label_classification"
@@ -384,12 +385,12 @@ def test_errors_of_every_split_are_reported_together(tmp_path):
 
 
 def test_unexpected_exception_is_an_error_line_not_a_traceback(tmp_path, monkeypatch):
-    from venus_core import data
+    from venus_core.data import loading
 
     def boom(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(data, "_build", boom)
+    monkeypatch.setattr(loading, "_build", boom)
     files = three_files(tmp_path)
     del files["test_file"]
     report = doctor.check(cfg(**files))
@@ -608,7 +609,7 @@ def test_stats_for_multi_label_and_regression(tmp_path):
 
 
 def test_stats_lengths_are_sampled_and_seeded(tmp_path, monkeypatch):
-    monkeypatch.setattr(doctor, "MAX_STATS_LENGTHS", 10)
+    monkeypatch.setattr(overview, "MAX_STATS_LENGTHS", 10)
     c = cfg(**three_files(tmp_path))
     a, b = doctor.check(c).stats, doctor.check(c).stats
     assert len(a["splits"]["train"]["lengths"]) == 10

@@ -225,6 +225,16 @@ def test_peft_trains_only_adapters_and_head(tiny_esm, toy_data, tmp_path, method
     )
 
 
+def test_dora_learns_a_magnitude_per_output_and_lora_does_not(tiny_esm, toy_data, tmp_path):
+    # DoRA is LoRA's code with the weight decomposition on: what makes it DoRA is the trained
+    # magnitude vector beside every adapted projection.
+    _, dora, _ = _trained_weights(tiny_esm, toy_data, tmp_path / "dora", "dora")
+    _, lora, _ = _trained_weights(tiny_esm, toy_data, tmp_path / "lora", "plm-lora")
+    magnitudes = [k for k in dora if "lora_magnitude_vector" in k]
+    assert magnitudes and len(magnitudes) == len([k for k in dora if "lora_A" in k])
+    assert not [k for k in lora if "magnitude" in k]
+
+
 @pytest.mark.parametrize("method", ["freeze", "full", "plm-lora"])
 def test_loss_goes_down(tiny_esm, toy_data, tmp_path, method):
     pt = "single_label_classification"

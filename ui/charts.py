@@ -1,5 +1,5 @@
 """Plotly figures of the dashboard, built from a run's summary (``venus_core.run_summary``) and run
-files only."""
+files only; their titles, axes and legends in the session's language."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from ui import i18n
+from ui.i18n import N_, _
 from ui.widgets import metric_title, run_problem_type
 
 COLORS = ["#1f5fa8", "#d9730d", "#2e8540", "#b03a2e", "#6c4f9e", "#8c6d31", "#00838f", "#c2185b"]
@@ -51,8 +53,8 @@ MAX_CACHED_FIGURES = 64
 def cached(build: Callable[[dict[str, Any]], go.Figure], s: dict[str, Any]) -> go.Figure:
     """``build(s)``, built once per run and ``chart_version``: a live page redraws its charts every
     few seconds, but a figure is only rebuilt when something it shows changed. Shared by every tab
-    (the server process builds it once)."""
-    key = (build.__name__, s.get("run_dir"), s.get("started"), s.get("chart_version"))
+    of the same language (the server process builds it once per language)."""
+    key = (build.__name__, s.get("run_dir"), s.get("started"), s.get("chart_version"), i18n.current())
     with _FIGURES_LOCK:
         figure = _FIGURES.get(key)
     if figure is None:
@@ -96,7 +98,7 @@ def _best_line(fig: go.Figure, s: dict[str, Any], **kw: Any) -> None:
             x=best["epoch"],
             line_dash="dot",
             line_color="#888",
-            annotation_text="best",
+            annotation_text=_("best"),
             annotation_position="top left",
             **kw,
         )
@@ -109,12 +111,17 @@ def _best_line(fig: go.Figure, s: dict[str, Any], **kw: Any) -> None:
 # ~2 ms.
 
 
-@functools.lru_cache(maxsize=32)
 def _frame(y_title: str, right_title: str | None = None) -> tuple[dict, dict, dict]:
-    """(layout, best-epoch line, its label) of a live chart, validated once."""
+    """(layout, best-epoch line, its label) of a live chart in this session's language."""
+    return _frame_in(i18n.current(), _(y_title), _(right_title) if right_title else None)
+
+
+@functools.lru_cache(maxsize=32)
+def _frame_in(lang: str, y_title: str, right_title: str | None) -> tuple[dict, dict, dict]:
+    """``_frame``, validated once per language (``lang`` keys the cache; the titles are in it)."""
     fig = make_subplots(specs=[[{"secondary_y": True}]]) if right_title else go.Figure()
     _best_line(fig, {"best": {"epoch": 0}}, exclude_empty_subplots=False)
-    fig.update_xaxes(title_text="Epoch", rangemode="tozero")
+    fig.update_xaxes(title_text=_("Epoch"), rangemode="tozero")
     if right_title:
         fig.update_yaxes(title_text=y_title, secondary_y=False)
         fig.update_yaxes(title_text=right_title, secondary_y=True, showgrid=False)
@@ -145,15 +152,15 @@ def loss_figure(s: dict[str, Any]) -> go.Figure:
     traces = []
     if s["steps"]:
         step_loss = [_num(r.get("train/loss")) for r in _thin(s["steps"])]
-        step = _trace(_step_x(s), step_loss, "train loss (running mean in epoch)", COLORS[0], "lines")
+        step = _trace(_step_x(s), step_loss, _("train loss (running mean in epoch)"), COLORS[0], "lines")
         traces.append({**step, "line": {"color": COLORS[0], "width": 1}, "opacity": 0.35})
     epochs = [r.get("epoch") for r in s["epochs"]]
     if epochs:
         train = [_num(r.get("train/loss")) for r in s["epochs"]]
-        traces.append(_trace(epochs, train, "train loss (epoch mean)", COLORS[0]))
+        traces.append(_trace(epochs, train, _("train loss (epoch mean)"), COLORS[0]))
         val = [_num(r.get("val/loss")) for r in s["epochs"]]
-        traces.append(_trace(epochs, val, "validation loss", COLORS[1]))
-    return _live_figure(_frame("Loss"), traces, s)
+        traces.append(_trace(epochs, val, _("validation loss"), COLORS[1]))
+    return _live_figure(_frame(N_("Loss")), traces, s)
 
 
 def metrics_figure(s: dict[str, Any]) -> go.Figure:
@@ -167,7 +174,7 @@ def metrics_figure(s: dict[str, Any]) -> go.Figure:
         values = [_num(r.get(f"val/{name}")) for r in s["epochs"]]
         trace = _trace(epochs, values, metric_title(name, problem_type), COLORS[i % len(COLORS)])
         traces.append({**trace, "yaxis": "y2"} if two_axes and name == "mse" else trace)
-    frame = _frame("Metric value", "MSE (label units²)" if two_axes else None)
+    frame = _frame(N_("Metric value"), N_("MSE (label units²)") if two_axes else None)
     return _live_figure(frame, traces, s)
 
 
@@ -182,12 +189,17 @@ def compare_figure(runs: list[tuple[str, dict[str, Any]]], key: str) -> go.Figur
             name=name,
             line={"color": COLORS[i % len(COLORS)]},
         )
-    split, _, metric = key.partition("/")
-    label = {"val": "Validation", "train": "Training"}.get(split, split)
-    kinds = {run_problem_type(s) for _, s in runs}
+    split, _sep, metric = key.partition("/")
+    kinds = {run_problem_type(s) for _name, s in runs}
     title = metric_title(metric, kinds.pop() if len(kinds) == 1 else None)
-    fig.update_xaxes(title_text="Epoch", rangemode="tozero")
-    fig.update_yaxes(title_text=f"{label} {title.lower() if metric == 'loss' else title}")
+    if split == "val":
+        axis = _("Validation loss") if metric == "loss" else _("Validation {metric}").format(metric=title)
+    elif split == "train":
+        axis = _("Training loss") if metric == "loss" else _("Training {metric}").format(metric=title)
+    else:
+        axis = key
+    fig.update_xaxes(title_text=_("Epoch"), rangemode="tozero")
+    fig.update_yaxes(title_text=axis)
     return _layout(fig)
 
 
@@ -200,16 +212,16 @@ def length_histogram(stats: dict[str, Any]) -> go.Figure:
         if entry.get("lengths"):
             fig.add_histogram(
                 x=entry["lengths"],
-                name=split,
+                name=i18n.tr(split),
                 opacity=0.55,
                 marker_color=COLORS[i % len(COLORS)],
                 histnorm="percent",
                 xbins={"size": _bin_size(entry["lengths"])},
             )
     fig.update_layout(barmode="overlay")
-    fig.update_xaxes(title_text="Sequence length (residues)")
-    fig.update_yaxes(title_text="Share of the split's sequences (%)")
-    return _layout(fig, "Sequence lengths")
+    fig.update_xaxes(title_text=_("Sequence length (residues)"))
+    fig.update_yaxes(title_text=_("Share of the split's sequences (%)"))
+    return _layout(fig, _("Sequence lengths"))
 
 
 def _bin_size(lengths: list[int]) -> int:
@@ -234,21 +246,23 @@ def label_figure(stats: dict[str, Any]) -> go.Figure:
             if counts:
                 centers = [(a + b) / 2 for a, b in zip(edges[:-1], edges[1:], strict=False)]
                 widths = [b - a for a, b in zip(edges[:-1], edges[1:], strict=False)]
-                fig.add_bar(x=centers, y=counts, width=widths, name=split, marker_color=color, opacity=0.6)
+                fig.add_bar(
+                    x=centers, y=counts, width=widths, name=i18n.tr(split), marker_color=color, opacity=0.6
+                )
         else:
             keys = list(labels)
             fig.add_bar(
                 x=[_class_name(k, names) for k in keys],
                 y=[labels[k] for k in keys],
-                name=split,
+                name=i18n.tr(split),
                 marker_color=color,
             )
     fig.update_layout(barmode="overlay" if regression else "group")
     fig.update_xaxes(
-        title_text="Label value" if regression else "Class", type=None if regression else "category"
+        title_text=_("Label value") if regression else _("Class"), type=None if regression else "category"
     )
-    fig.update_yaxes(title_text="Sequences")
-    return _layout(fig, "Label distribution")
+    fig.update_yaxes(title_text=_("Sequences"))
+    return _layout(fig, _("Label distribution"))
 
 
 def identity_histogram(leak: dict[str, Any], threshold: float) -> go.Figure:
@@ -258,16 +272,16 @@ def identity_histogram(leak: dict[str, Any], threshold: float) -> go.Figure:
         values = np.asarray(entry["max_identity"], dtype=np.float64) * 100
         fig.add_histogram(
             x=values[values > 0].round(2).tolist(),
-            name=name,
+            name=i18n.tr(name),
             opacity=0.6,
             marker_color=COLORS[(i + 1) % len(COLORS)],
             xbins={"start": 0, "end": 100.001, "size": 5},
         )
     fig.add_vline(x=threshold * 100, line_dash="dash", line_color="#b03a2e")
     fig.update_layout(barmode="overlay")
-    fig.update_xaxes(title_text="Highest identity to a training protein (%)", range=[0, 101])
-    fig.update_yaxes(title_text="Proteins")
-    return _layout(fig, "Identity to the training set")
+    fig.update_xaxes(title_text=_("Highest identity to a training protein (%)"), range=[0, 101])
+    fig.update_yaxes(title_text=_("Proteins"))
+    return _layout(fig, _("Identity to the training set"))
 
 
 def _class_name(key: Any, names: Any) -> str:
@@ -310,12 +324,12 @@ def confusion_figure(df: pd.DataFrame, names: list[str] | None = None) -> go.Fig
             showscale=False,
             text=matrix,
             texttemplate="%{text}",
-            hovertemplate="true %{y}, predicted %{x}: %{z}<extra></extra>",
+            hovertemplate=_("true %{y}, predicted %{x}: %{z}") + "<extra></extra>",
         )
     )
-    fig.update_xaxes(title_text="Predicted class", type="category")
-    fig.update_yaxes(title_text="True class", type="category", autorange="reversed")
-    return _layout(fig, "Confusion matrix (test set)", height=max(HEIGHT, 28 * n + 120))
+    fig.update_xaxes(title_text=_("Predicted class"), type="category")
+    fig.update_yaxes(title_text=_("True class"), type="category", autorange="reversed")
+    return _layout(fig, _("Confusion matrix (test set)"), height=max(HEIGHT, 28 * n + 120))
 
 
 def roc_figure(df: pd.DataFrame) -> go.Figure | None:
@@ -330,22 +344,29 @@ def roc_figure(df: pd.DataFrame) -> go.Figure | None:
     if not probs:
         return None
     fig = go.Figure()
-    fig.add_scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dash", "color": "#aaa"}, name="chance")
+    fig.add_scatter(
+        x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dash", "color": "#aaa"}, name=_("chance")
+    )
     classes = [1] if len(probs) == 2 else list(range(len(probs)))
     for i, k in enumerate(classes):
         positives = y == k
         if positives.all() or not positives.any():
             continue  # undefined for this class on this test set
         score = pd.to_numeric(df[f"prob_{k}"], errors="coerce").fillna(0).to_numpy()
-        fpr, tpr, _ = roc_curve(positives, score)
-        name = f"AUC {auc(fpr, tpr):.3f}" if len(classes) == 1 else f"class {k} (AUC {auc(fpr, tpr):.3f})"
+        fpr, tpr, _thresholds = roc_curve(positives, score)
+        area = auc(fpr, tpr)
+        name = (
+            _("AUC {auc:.3f}").format(auc=area)
+            if len(classes) == 1
+            else _("class {k} (AUC {auc:.3f})").format(k=k, auc=area)
+        )
         fig.add_scatter(x=fpr, y=tpr, mode="lines", name=name, line={"color": COLORS[i % len(COLORS)]})
     if len(fig.data) == 1:
         return None
-    fig.update_xaxes(title_text="False positive rate", range=[0, 1])
-    fig.update_yaxes(title_text="True positive rate", range=[0, 1.02])
+    fig.update_xaxes(title_text=_("False positive rate"), range=[0, 1])
+    fig.update_yaxes(title_text=_("True positive rate"), range=[0, 1.02])
     fig.update_layout(hovermode="closest")
-    return _layout(fig, "ROC curve (test set)")
+    return _layout(fig, _("ROC curve (test set)"))
 
 
 def regression_figure(df: pd.DataFrame) -> go.Figure | None:
@@ -366,10 +387,10 @@ def regression_figure(df: pd.DataFrame) -> go.Figure | None:
         x=y[ok],
         y=p[ok],
         mode="markers",
-        name="test sequences",
+        name=_("test sequences"),
         marker={"color": COLORS[0], "opacity": 0.6},
     )
-    fig.update_xaxes(title_text="True value")
-    fig.update_yaxes(title_text="Predicted value")
+    fig.update_xaxes(title_text=_("True value"))
+    fig.update_yaxes(title_text=_("Predicted value"))
     fig.update_layout(hovermode="closest")
-    return _layout(fig, "Predicted vs true (test set)")
+    return _layout(fig, _("Predicted vs true (test set)"))

@@ -26,6 +26,8 @@ DATASET_MODE_CHOICE = "dataset_mode_choice"  # "Upload Local Files" chosen befor
 STATS_ASKED = "stats_asked"  # Model Statistics asked for a hub model (its config is read then)
 SHOW_COMMAND = "show_command"  # Preview Command toggled on
 PREDICTIONS = "predictions"  # (run dir, input signature, table) of the last Predict
+LANG = "lang"  # this session's language ("en", "zh"): see ui.i18n
+LANG_PARAM = "lang"  # the query parameter that keeps it in the link
 
 # -- widgets that are not config fields ----------------------------------------------------------
 DATASET_MODE = "w.dataset_mode"
@@ -40,3 +42,4 @@ COMPARE_KEY = "compare_key"
 PREDICT_TEXT = "predict_text"
 PREDICT_UPLOAD = "predict_upload"
 RESULTS_SAVE_DIR = "w.output_dir@results"
+LANG_SWITCH = "lang_switch"

@@ -11,14 +11,16 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from ui.i18n import N_, _
+
 
 @dataclass(frozen=True)
 class PageSpec:
     key: str
     script: str  # relative to the folder of Home.py
-    title: str
+    title: str  # marked for translation (shown with ``_``)
     icon: str
-    url_path: str
+    url_path: str  # never translated: the addresses users bookmark and share
     step: str  # what the page is for, in a sentence (the Home page's four steps)
 
 
@@ -31,39 +33,47 @@ RESULTS = "results"
 PAGES: dict[str, PageSpec] = {
     p.key: p
     for p in (
-        PageSpec(HOME, "app_pages/home.py", "Home", ":material/home:", "", ""),
+        PageSpec(HOME, "app_pages/home.py", N_("Home"), ":material/home:", url_path="", step=""),
         PageSpec(
             DATASET,
             "app_pages/dataset.py",
-            "Dataset",
+            N_("Dataset"),
             ":material/dataset:",
-            "Dataset",
-            "A predefined dataset, a Hugging Face dataset or your own CSV/TSV/Parquet file; preview and "
-            "check it.",
+            url_path="Dataset",
+            step=N_(
+                "A predefined dataset, a Hugging Face dataset or your own CSV/TSV/Parquet file; preview "
+                "and check it."
+            ),
         ),
         PageSpec(
             MODEL,
             "app_pages/model_and_method.py",
-            "Model and Method",
+            N_("Model and Method"),
             ":material/neurology:",
-            "Model_and_Method",
-            "The protein language model, the fine-tuning method (freeze, LoRA …) and the pooling head.",
+            url_path="Model_and_Method",
+            step=N_(
+                "The protein language model, the fine-tuning method (freeze, LoRA …) and the pooling head."
+            ),
         ),
         PageSpec(
             TRAIN,
             "app_pages/train.py",
-            "Train",
+            N_("Train"),
             ":material/model_training:",
-            "Train",
-            "Batch size, learning rate, epochs …, then Start and follow the run live; Abort at any time.",
+            url_path="Train",
+            step=N_(
+                "Batch size, learning rate, epochs …, then Start and follow the run live; Abort at any time."
+            ),
         ),
         PageSpec(
             RESULTS,
             "app_pages/results.py",
-            "Results",
+            N_("Results"),
             ":material/query_stats:",
-            "Results",
-            "Test metrics and plots, past runs side by side, downloads, and predictions on new sequences.",
+            url_path="Results",
+            step=N_(
+                "Test metrics and plots, past runs side by side, downloads, and predictions on new sequences."
+            ),
         ),
     )
 }
@@ -73,7 +83,7 @@ STEPS = (DATASET, MODEL, TRAIN, RESULTS)  # the workflow, in order
 def page(key: str) -> st.Page:
     spec = PAGES[key]
     return st.Page(
-        spec.script, title=spec.title, icon=spec.icon, url_path=spec.url_path or None, default=key == HOME
+        spec.script, title=_(spec.title), icon=spec.icon, url_path=spec.url_path or None, default=key == HOME
     )
 
 
@@ -89,7 +99,7 @@ def key_of(page: st.Page) -> str:
 
 def link(key: str, label: str | None = None, icon: str | None = None) -> None:
     spec = PAGES[key]
-    st.page_link(page(key), label=label or spec.title, icon=icon or spec.icon)
+    st.page_link(page(key), label=label or _(spec.title), icon=icon or spec.icon)
 
 
 def switch(key: str) -> None:

@@ -13,6 +13,9 @@ Every change of the draft goes through ``set_cfg``, which keeps it in two places
   the link starts from this user's latest settings, not from the defaults.
 A new session takes the link when it has settings, else the draft on disk, else the newest run's
 config, else the defaults.
+
+The dashboard's own preferences (the language) are kept the same two ways: in the link (``?lang=zh``,
+not a setting of the run) and in ``<save dir>/_dashboard/preferences.json``.
 """
 
 from __future__ import annotations
@@ -31,11 +34,13 @@ from ui import keys, url_state
 from venus_core import rundir
 from venus_core.config import RunConfig
 from venus_core.errors import VenusError
+from venus_core.i18n import N_
 from venus_core.jobs import Job, JobRegistry
 
 SAVE_DIR_ENV = "VENUS_SAVE_DIR"  # default Save Directory (tests point it to a temporary folder)
 DASHBOARD_DIR = "_dashboard"  # inside the default save directory: the dashboard's own files
 DRAFT_FILE = "draft.json"
+PREFERENCES_FILE = "preferences.json"
 # Never restored from a file or a link: running a hub repository's code is switched on by hand.
 NOT_RESTORED = {"trust_remote_code": False}
 
@@ -83,10 +88,41 @@ def _save_draft(cfg: RunConfig) -> None:
         rundir.write_text(draft_path(), cfg.with_values(**NOT_RESTORED).to_json())
 
 
+def preferences_path() -> Path:
+    return draft_path().with_name(PREFERENCES_FILE)
+
+
+def read_preference(name: str) -> Any:
+    """One of the dashboard's preferences saved on this machine (None when there is none)."""
+    try:
+        saved = json.loads(preferences_path().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return saved.get(name) if isinstance(saved, dict) else None
+
+
+def save_preference(name: str, value: Any) -> None:
+    """Remember a preference for the next tab or session (not at all in a read-only save directory)."""
+    try:
+        saved = json.loads(preferences_path().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        saved = {}
+    if not isinstance(saved, dict):
+        saved = {}
+    saved[name] = value
+    with contextlib.suppress(OSError):
+        rundir.write_text(preferences_path(), json.dumps(saved, indent=2, sort_keys=True))
+
+
+def _setting_params() -> dict[str, list[str]]:
+    """The link's query parameters that are settings of the run (not the dashboard's own)."""
+    return {k: st.query_params.get_all(k) for k in st.query_params if k != keys.LANG_PARAM}
+
+
 def cfg() -> RunConfig:
     """The draft being edited; a new session (a new tab, a reload) starts as the module says."""
     if keys.CFG not in st.session_state:
-        params = {k: st.query_params.get_all(k) for k in st.query_params}
+        params = _setting_params()
         if params:
             start, warnings = url_state.decode(params, initial_config())
         else:
@@ -107,6 +143,9 @@ def set_cfg(new: RunConfig) -> None:
 def sync_url() -> None:
     """Write the settings that differ from the defaults into the query string (when it differs)."""
     want = url_state.encode(cfg(), initial_config())
+    lang = st.session_state.get(keys.LANG)
+    if lang and lang != "en":
+        want[keys.LANG_PARAM] = [lang]
     have = {k: st.query_params.get_all(k) for k in st.query_params}
     if want != have:
         st.query_params.from_dict(want)
@@ -156,7 +195,7 @@ def save_upload(name: str, data: bytes) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = (folder / safe_file_name(name)).resolve()
     if path.parent != folder.resolve():  # belt and braces: safe_file_name already strips folders
-        raise ValueError(f"upload name {name!r} escapes the upload folder")
+        raise ValueError(N_("upload name {name} escapes the upload folder").format(name=repr(name)))
     tmp = path.with_name(f".{path.name}.part")
     tmp.write_bytes(data)
     os.replace(tmp, path)

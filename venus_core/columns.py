@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from venus_core.data import SPLIT_ALIASES, _read_table, _table_format
-from venus_core.doctor import Report
+from venus_core.data import SPLIT_ALIASES, read_table, table_format
+from venus_core.report import Report
 
 # Names in the order they are preferred (compared case-insensitively).
 SEQUENCE_NAMES = (
@@ -33,9 +33,9 @@ SAMPLE_ROWS = 50
 def file_columns(path: str | Path) -> pd.DataFrame | None:
     """The first rows of a table file (its columns and a sample of values); None if unreadable."""
     path = Path(path)
-    if _table_format(path) is None:
+    if table_format(path) is None:
         return None
-    df = _read_table(path, "input", Report())
+    df = read_table(path, "input", Report())
     return None if df is None else df.head(SAMPLE_ROWS)
 
 
@@ -70,7 +70,7 @@ def split_of(path: str | Path) -> str | None:
     """The split a file's name says it holds (``train.csv``, ``valid.tsv``, ``my_test.parquet``),
     by the loader's aliases; None when the name says nothing."""
     name = Path(path).name.lower()
-    fmt = _table_format(Path(name))
+    fmt = table_format(Path(name))
     stem = name[: -len(fmt[0])] if fmt else Path(name).stem
     if stem in SPLIT_ALIASES:
         return SPLIT_ALIASES[stem]

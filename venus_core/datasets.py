@@ -17,6 +17,7 @@ from typing import Any
 from venus_core import assets, vocab
 from venus_core.config import RunConfig, field_default
 from venus_core.errors import VenusError
+from venus_core.i18n import N_
 
 _TSV = Path(__file__).with_name("predefined_datasets.tsv")
 
@@ -185,8 +186,10 @@ def resolve_task(cfg: RunConfig) -> RunConfig:
 
     if d.problem_type is None:
         raise VenusError(
-            "problem_type is not set: choose single_label_classification, multi_label_classification "
-            "or regression (predefined datasets set it for you)."
+            N_(
+                "problem_type is not set: choose single_label_classification, multi_label_classification "
+                "or regression (predefined datasets set it for you)."
+            )
         )
     if d.problem_type not in vocab.PROBLEM_TYPES:
         cfg.validate()  # raises with the list of valid problem types
@@ -206,16 +209,30 @@ def resolve_task(cfg: RunConfig) -> RunConfig:
         )
     cfg = cfg.with_values(**fill)
     cfg.validate()
+    _check_monitor_direction(cfg)
+    return cfg
+
+
+def _check_monitor_direction(cfg: RunConfig) -> None:
+    """A known monitor watched the wrong way round (loss maximised) is a mistake: say which way."""
     t = cfg.train
     if t.monitor in vocab.METRICS or t.monitor == "loss":
         direction = vocab.metric_direction(t.monitor)
         if t.monitor_strategy != direction:
-            raise VenusError(
-                f"monitor_strategy '{t.monitor_strategy}' contradicts the monitor '{t.monitor}', which "
-                f"is better when {'higher' if direction == 'max' else 'lower'}: "
-                f"use monitor_strategy {direction}."
+            contradiction = (
+                N_(
+                    "monitor_strategy '{strategy}' contradicts the monitor '{monitor}', which is better "
+                    "when higher: use monitor_strategy {direction}."
+                )
+                if direction == "max"
+                else N_(
+                    "monitor_strategy '{strategy}' contradicts the monitor '{monitor}', which is better "
+                    "when lower: use monitor_strategy {direction}."
+                )
             )
-    return cfg
+            raise VenusError(
+                contradiction.format(strategy=t.monitor_strategy, monitor=t.monitor, direction=direction)
+            )
 
 
 def format_table(entries: list[DatasetEntry]) -> str:

@@ -7,6 +7,7 @@ import torch
 
 from venus_core.config import RunConfig
 from venus_core.errors import VenusError
+from venus_core.i18n import N_
 
 
 def pick_device(name: str) -> torch.device:
@@ -54,7 +55,7 @@ def autocast_dtype(device: torch.device, mixed_precision: bool) -> torch.dtype |
 
 
 def precision_name(dtype: torch.dtype | None) -> str:
-    return {None: "float32", torch.bfloat16: "bf16 mixed", torch.float16: "fp16 mixed"}[dtype]
+    return {None: "float32", torch.bfloat16: N_("bf16 mixed"), torch.float16: N_("fp16 mixed")}[dtype]
 
 
 def describe_precision(cfg: RunConfig) -> str:
@@ -62,17 +63,19 @@ def describe_precision(cfg: RunConfig) -> str:
     try:
         device = pick_device(cfg.train.device)
     except VenusError:
-        return "The device is not available here."
+        return N_("The device is not available here.")
     name = precision_name(autocast_dtype(device, cfg.train.mixed_precision))
     if not cfg.train.mixed_precision:
-        return f"Trains in {name}: the same numbers on any machine, slower where bf16 is native."
+        return N_(
+            "Trains in {precision}: the same numbers on any machine, slower where bf16 is native."
+        ).format(precision=name)
     if device.type == "cpu":
         if name == "float32":
-            return "Trains in float32: this CPU has no native bf16 (AMX or AVX512-BF16)."
-        return (
+            return N_("Trains in float32: this CPU has no native bf16 (AMX or AVX512-BF16).")
+        return N_(
             "Trains in bf16 mixed precision: this CPU computes bf16 natively, faster than float32 "
             "(results differ slightly from a float32 run; untick for float32)."
         )
     if device.type == "cuda":
-        return f"Trains in {name} precision on the GPU."
-    return f"Trains in {name} on {device.type}."
+        return N_("Trains in {precision} precision on the GPU.").format(precision=name)
+    return N_("Trains in {precision} on {device}.").format(precision=name, device=device.type)

@@ -24,6 +24,7 @@ import torch
 
 from venus_core import rundir, tokens
 from venus_core.config import RunConfig
+from venus_core.i18n import N_
 
 CACHE_DIR_NAME = ".embedding_cache"
 FORMAT_VERSION = 1
@@ -114,11 +115,15 @@ def load_or_build(
     )
     pooled = pooled_only(model)
     if (root / "meta.json").exists():
-        log(f"Reusing the frozen-embedding cache {root}.")
+        log(N_("Reusing the frozen-embedding cache {folder}.").format(folder=root))
         return _open(root, splits, pooled)
     hidden = _hidden_size(model)  # the mean-pooled vector has the hidden size too
     size = estimate_bytes(splits, hidden, pooled)
-    log(f"Building the frozen-embedding cache ({size / 1e6:.1f} MB) in {root}: the backbone runs once.")
+    log(
+        N_("Building the frozen-embedding cache ({size:.1f} MB) in {folder}: the backbone runs once.").format(
+            size=size / 1e6, folder=root
+        )
+    )
     model.eval()
     done, total = 0, sum(len(split) for split in splits.values())
     with rundir.atomic_dir(root) as tmp, torch.inference_mode():

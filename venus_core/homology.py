@@ -38,10 +38,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from venus_core.i18n import N_
+
 if TYPE_CHECKING:
     from venus_core.config import RunConfig
 
-IDENTITY_DEFINITION = (
+IDENTITY_DEFINITION = N_(
     "identical positions of the best Smith-Waterman alignment (BLOSUM62, gaps 11/1) / length of the "
     "shorter sequence; pairs with E-value > 0.001 and identity < 90% count as unrelated (0%)"
 )
@@ -199,8 +201,8 @@ class _Search:
     @property
     def method(self) -> str:
         if self.exhaustive:
-            return "all pairs aligned"
-        return f"seed prefilter ({self.keep} candidates per query), then Smith-Waterman"
+            return N_("all pairs aligned")
+        return N_("seed prefilter ({n} candidates per query), then Smith-Waterman").format(n=self.keep)
 
     def run(self, progress: Progress | None, stop: Stop | None) -> Hits:
         n = len(self.queries)

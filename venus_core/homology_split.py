@@ -16,12 +16,16 @@ import numpy as np
 import pandas as pd
 
 from venus_core import homology
+from venus_core.data.labels import parse_label
+from venus_core.data.read import clean_sequence
+from venus_core.data.types import SPLITS
 from venus_core.homology import Monitor, Stopped, against_train
+from venus_core.i18n import N_
 
 if TYPE_CHECKING:
     from venus_core.config import RunConfig
-    from venus_core.data import RawData
-    from venus_core.doctor import Report
+    from venus_core.data.types import RawData
+    from venus_core.report import Report
 
 VERIFY_ROUNDS = 5  # checks against train (one is enough in practice; each later one is small)
 
@@ -60,7 +64,7 @@ def split(
     node = np.array([index.setdefault(s, len(index)) for s in seqs], dtype=np.int64)  # copies: one node
     hits = homology.search(
         list(index),
-        progress=monitor.stage("Homology split: aligning every protein to every other"),
+        progress=monitor.stage(N_("Homology split: aligning every protein to every other")),
         stop=monitor.stop,
         cache_dir=cache_dir,
     )
@@ -94,7 +98,7 @@ def _verify(
         hits = homology.search(
             list(queries),
             list(targets),
-            progress=monitor.stage("Homology split: checking validation and test against train"),
+            progress=monitor.stage(N_("Homology split: checking validation and test against train")),
             stop=monitor.stop,
             cache_dir=cache_dir,
         )
@@ -141,7 +145,6 @@ def _assign(
 def derive_splits(raw: RawData, cfg: RunConfig, report: Report, monitor: Monitor | None = None) -> None:
     """``split_method homology``: pool every split read (one file, or the given splits: a re-split)
     and cut it into train/validation/test by clusters of related proteins."""
-    from venus_core.data import SPLITS, clean_sequence, parse_label
 
     d, seed = cfg.data, cfg.train.seed
     given = [s for s in SPLITS if s in raw.splits]
@@ -164,25 +167,43 @@ def derive_splits(raw: RawData, cfg: RunConfig, report: Report, monitor: Monitor
             cache_dir=homology.cache_dir(cfg),
         )
     except Stopped:
-        report.error("the homology split was stopped before it finished", kind="stopped", fix="check again")
+        report.error(
+            N_("the homology split was stopped before it finished"), kind="stopped", fix=N_("check again")
+        )
         return
     empty = [name for name, idx in result.parts.items() if not len(idx)]
     if empty:
         report.error(
-            f"too few clusters of proteins ({result.clusters}, the largest of {result.largest}) to derive "
-            f"{' and '.join(empty)} by homology at split_identity {d.split_identity}",
+            N_(
+                "too few clusters of proteins ({clusters}, the largest of {largest}) to derive {splits} by "
+                "homology at split_identity {identity}"
+            ).format(
+                clusters=result.clusters,
+                largest=result.largest,
+                splits=N_("validation and test") if len(empty) > 1 else empty[0],
+                identity=d.split_identity,
+            ),
             file=src,
             kind="empty_split",
-            fix="add rows, raise split_identity, or use split_method random",
+            fix=N_("add rows, raise split_identity, or use split_method random"),
         )
         return
-    how = (
-        f"split by homology: proteins more than {d.split_identity:.0%} identical stay in one split "
-        f"({result.clusters} clusters, the largest of {result.largest}), split_ratios {tr}/{va}/{te}, "
-        f"seed {seed}{', stratified by label' if strata is not None else ''}"
+    how = N_(
+        "split by homology: proteins more than {identity:.0%} identical stay in one split ({clusters} "
+        "clusters, the largest of {largest}), split_ratios {ratios}, seed {seed}"
+    ).format(
+        identity=d.split_identity,
+        clusters=result.clusters,
+        largest=result.largest,
+        ratios=f"{tr}/{va}/{te}",
+        seed=seed,
     )
+    if strata is not None:
+        how = N_("{how}, stratified by label").format(how=how)
     if result.moved:  # pairs the all-against-all prefilter missed, found by the check against train
-        how += f"; {result.moved} proteins moved to train by the check against train"
+        how = N_("{how}; {n} proteins moved to train by the check against train").format(
+            how=how, n=result.moved
+        )
     for name, idx in result.parts.items():
         raw.splits[name] = pooled.iloc[idx].reset_index(drop=True)
         raw.sources[name] = src
@@ -197,28 +218,37 @@ def _split_warnings(
     how = raw.derived["train"]
     if len(given) > 1:
         report.warning(
-            f"the given {', '.join(given)} splits were pooled ({n} rows) and re-split: {how}",
+            N_("the given {splits} splits were pooled ({n} rows) and re-split: {how}").format(
+                splits=", ".join(given), n=n, how=how
+            ),
             file=src,
             kind="derived_split",
-            fix="set split_method random to keep the given splits",
+            fix=N_("set split_method random to keep the given splits"),
         )
     else:
         for name in result.parts:
             if name != "train":
                 report.warning(
-                    f"no {name} split given: {how}",
+                    N_("no {split} split given: {how}").format(split=name, how=how),
                     file=src,
                     kind="derived_split",
-                    fix=f"provide a {name} file",
+                    fix=N_("provide a {split} file").format(split=name),
                 )
     tr, va, te = cfg.data.split_ratios
     want = {"train": tr, "validation": va, "test": te}
     sizes = {name: len(idx) for name, idx in result.parts.items()}
     if any(abs(k - want[name] * n) > max(2.0, 0.2 * want[name] * n) for name, k in sizes.items()):
         report.warning(
-            f"the homology split could not keep split_ratios {tr}/{va}/{te}: the largest cluster holds "
-            f"{result.largest} of {n} proteins; sizes: " + ", ".join(f"{k} {v}" for k, v in sizes.items()),
+            N_(
+                "the homology split could not keep split_ratios {ratios}: the largest cluster holds "
+                "{largest} of {n} proteins; sizes: {sizes}"
+            ).format(
+                ratios=f"{tr}/{va}/{te}",
+                largest=result.largest,
+                n=n,
+                sizes=", ".join(N_("{split} {n} proteins").format(split=k, n=v) for k, v in sizes.items()),
+            ),
             file=src,
             kind="homology_split",
-            fix="raise split_identity (smaller clusters), or provide validation and test files",
+            fix=N_("raise split_identity (smaller clusters), or provide validation and test files"),
         )

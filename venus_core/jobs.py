@@ -23,6 +23,7 @@ from typing import Any
 from venus_core import rundir
 from venus_core.config import RunConfig
 from venus_core.errors import VenusError
+from venus_core.i18n import N_
 from venus_core.run_summary import FINAL_STATUSES, RunSummary
 
 Event = dict[str, Any]
@@ -145,7 +146,12 @@ class Job:
             self._finish("failed", str(e))
             return
         except BaseException as e:  # noqa: BLE001 - nothing may escape the thread unexplained
-            self._finish("failed", f"The run stopped on an unexpected error: {type(e).__name__}: {e}")
+            self._finish(
+                "failed",
+                N_("The run stopped on an unexpected error: {error}").format(
+                    error=f"{type(e).__name__}: {e}"
+                ),
+            )
             return
         run_dir = getattr(self.result, "run_dir", None)
         if run_dir and self.run_dir is None:
@@ -193,7 +199,9 @@ class JobRegistry:
             active = self._active_locked()
             if active is not None:
                 raise VenusError(
-                    f"A run is already active: {active.name}. Abort it or wait for it to finish."
+                    N_("A run is already active: {name}. Abort it or wait for it to finish.").format(
+                        name=active.name
+                    )
                 )
             fn = train_fn or self.train_fn or _default_train_fn()
             history: list[Event] = []

@@ -23,17 +23,20 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from venus_core import vocab
+from venus_core.i18n import N_
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from venus_core.doctor import Report
+    from venus_core.report import Report
 
 INDICES, MULTI_HOT = vocab.MULTI_LABEL_FORMATS
 FIXES = {
-    INDICES: 'use comma-separated class indices in quotes, e.g. "0,3,7"',
-    MULTI_HOT: 'use one 0/1 entry per label, comma separated in quotes, e.g. "1,0,0,1" (num_labels '
-    "entries); or set multi_label_format to indices if the labels are class indices",
+    INDICES: N_('use comma-separated class indices in quotes, e.g. "0,3,7"'),
+    MULTI_HOT: N_(
+        'use one 0/1 entry per label, comma separated in quotes, e.g. "1,0,0,1" (num_labels '
+        "entries); or set multi_label_format to indices if the labels are class indices"
+    ),
 }
 
 
@@ -93,12 +96,14 @@ def parse_multi_label(
     items = entries(value)
     if multi_label_format != MULTI_HOT:
         if items is None:
-            return None, 'label is not a list of class indices such as "0,3,7"'
+            return None, N_('label is not a list of class indices such as "0,3,7"')
         return tuple(sorted(set(items))), None
     if items is None or any(k not in (0, 1) for k in items):
-        return None, 'label is not multi-hot: its entries must be 0 or 1, e.g. "1,0,0,1"'
+        return None, N_('label is not multi-hot: its entries must be 0 or 1, e.g. "1,0,0,1"')
     if num_labels is not None and len(items) != num_labels:
-        return None, f"multi-hot label has {len(items)} entries; num_labels is {num_labels}"
+        return None, N_("multi-hot label has {n} entries; num_labels is {num_labels}").format(
+            n=len(items), num_labels=num_labels
+        )
     return tuple(i for i, k in enumerate(items) if k == 1), None
 
 
@@ -110,10 +115,12 @@ def infer_num_labels(values: Iterable[Any], column: str, report: Report) -> int 
         return None
     width = widths.most_common(1)[0][0]
     report.warning(
-        f"num_labels was not set: inferred {width} from the multi-hot labels ({width} entries each)",
+        N_("num_labels was not set: inferred {n} from the multi-hot labels ({n} entries each)").format(
+            n=width
+        ),
         column=column,
         kind="num_labels_inferred",
-        fix="set num_labels to say how many labels each multi-hot label lists",
+        fix=N_("set num_labels to say how many labels each multi-hot label lists"),
     )
     return width
 
@@ -156,13 +163,16 @@ def check_not_multi_hot(
     read_as = parse_multi_label(example)[0]
     width = len(entries(example) or ())
     report.error(
-        f"the labels look multi-hot: each has {width} entries, every one 0 or 1 (e.g. '{example}'), "
-        f"but multi_label_format is indices, which reads '{example}' as the class indices "
-        f"{{{', '.join(map(str, read_as or ()))}}}",
+        N_(
+            "the labels look multi-hot: each has {n} entries, every one 0 or 1 (e.g. '{example}'), but "
+            "multi_label_format is indices, which reads '{example}' as the class indices {{{indices}}}"
+        ).format(n=width, example=example, indices=", ".join(map(str, read_as or ()))),
         file=source,
         column=column,
         kind="looks_multi_hot",
-        fix="if each entry says whether one label applies, set multi_label_format to multi_hot "
-        "(CLI: --multi_label_format multi_hot; Dataset page: Label format); if they are class "
-        "indices, list each index once",
+        fix=N_(
+            "if each entry says whether one label applies, set multi_label_format to multi_hot "
+            "(CLI: --multi_label_format multi_hot; Dataset page: Label format); if they are class "
+            "indices, list each index once"
+        ),
     )

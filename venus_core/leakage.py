@@ -18,11 +18,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from venus_core import homology
+from venus_core.i18n import N_
 
 if TYPE_CHECKING:
     from venus_core.config import RunConfig
-    from venus_core.data import TaskData
-    from venus_core.doctor import Report
+    from venus_core.data.types import TaskData
+    from venus_core.report import Report
 
 KIND = "near_duplicates"
 QUERY_SPLITS = ("validation", "test")
@@ -50,13 +51,15 @@ def add_report(task: TaskData, cfg: RunConfig, report: Report, monitor: homology
         hits = homology.search(
             list(queries),
             list(targets),
-            progress=monitor.stage("Leakage report: aligning validation and test proteins to train"),
+            progress=monitor.stage(N_("Leakage report: aligning validation and test proteins to train")),
             stop=monitor.stop,
             cache_dir=homology.cache_dir(cfg),
         )
     except homology.Stopped:
         report.warning(
-            "the leakage report was stopped before it finished", kind="leakage_stopped", fix="check again"
+            N_("the leakage report was stopped before it finished"),
+            kind="leakage_stopped",
+            fix=N_("check again"),
         )
         return
     best, which = hits.best(len(queries))
@@ -101,19 +104,34 @@ def set_threshold(report: Report, threshold: float) -> None:
         close = close[np.argsort(-identity[close], kind="stable")]
         exact = sum(bool(entry["exact"][i]) for i in close)
         shown = ", ".join(
-            f"row {entry['rows'][i]} ({identity[i]:.1%} to train row {entry['train_row'][i]})"
+            N_("row {row} ({identity:.1%} to train row {train_row})").format(
+                row=entry["rows"][i], identity=identity[i], train_row=entry["train_row"][i]
+            )
             for i in close[:EXAMPLES]
         )
-        more = f" and {len(close) - EXAMPLES} more" if len(close) > EXAMPLES else ""
+        if len(close) > EXAMPLES:
+            shown = N_("{closest} and {n} more").format(closest=shown, n=len(close) - EXAMPLES)
+        # An optional part: a value that is a marked message itself, or empty.
+        copies = N_(", {n} of them exact copies").format(n=exact) if exact else ""
         report.warning(
-            f"{name} has {len(close)} of {len(identity)} sequences at least {threshold:.0%} identical to "
-            f"a train sequence (near-duplicates{f', {exact} of them exact copies' if exact else ''}): "
-            f"{name} scores will be too optimistic. Closest: {shown}{more}",
+            N_(
+                "{split} has {n} of {total} sequences at least {threshold:.0%} identical to a train sequence "
+                "(near-duplicates{copies}): {split} scores will be too optimistic. Closest: {closest}"
+            ).format(
+                split=name,
+                n=len(close),
+                total=len(identity),
+                threshold=threshold,
+                copies=copies,
+                closest=shown,
+            ),
             file=stats["sources"].get(name),
             column=stats["column"],
             kind=KIND,
-            fix="split by homology (--split_method homology --split_identity 0.3) so similar proteins "
-            f"stay in one split, or remove these rows from {name}",
+            fix=N_(
+                "split by homology (--split_method homology --split_identity 0.3) so similar proteins "
+                "stay in one split, or remove these rows from {split}"
+            ).format(split=name),
         )
 
 

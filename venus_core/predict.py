@@ -18,6 +18,7 @@ import torch
 from venus_core import rundir
 from venus_core.config import RunConfig
 from venus_core.errors import VenusError
+from venus_core.i18n import N_
 
 
 @dataclass
@@ -39,7 +40,11 @@ def load_run(run_dir: str | Path, checkpoint: str = "best", device: str = "auto"
         raise VenusError(f"{run_dir} is not a run folder: it has no {rundir.CONFIG}.")
     weights = rundir.checkpoint_dir(run_dir, checkpoint) / "trainable.safetensors"
     if not weights.exists():
-        raise VenusError(f"{run_dir} has no {checkpoint} checkpoint yet: the run did not finish an epoch.")
+        raise VenusError(
+            N_("{run} has no {checkpoint} checkpoint yet: the run did not finish an epoch.").format(
+                run=run_dir, checkpoint=checkpoint
+            )
+        )
     cfg = RunConfig.load(run_dir / rundir.CONFIG)
     codec = LabelCodec.from_dict(json.loads((run_dir / rundir.LABEL_CODEC).read_text(encoding="utf-8")))
     cfg = cfg.with_values(
@@ -61,7 +66,7 @@ def predict_frame(run_dir: str | Path, frame: pd.DataFrame, checkpoint: str = "b
     from venus_core.pipeline import encode_frame, predictions_frame
 
     if frame.empty:
-        raise VenusError("There are no sequences to predict.")
+        raise VenusError(N_("There are no sequences to predict."))
     run = load_run(run_dir, checkpoint)
     encoded = encode_frame(frame, run.tokenizer, run.cfg, targets=None)
     _, _, outputs = evaluate(run.model, encoded, run.cfg, run.device, run.codec)

@@ -33,6 +33,7 @@ from typing import Any
 
 from venus_core.config import RunConfig
 from venus_core.errors import VenusError
+from venus_core.i18n import N_
 
 CONFIG = "config.json"
 EVENTS = "events.jsonl"
@@ -129,8 +130,10 @@ def new_run_dir(cfg: RunConfig) -> Path:
             candidate.mkdir()
         except FileExistsError:
             raise VenusError(
-                f"Run folder {candidate} already exists: choose another run name, or resume it "
-                f"with --resume {candidate}."
+                N_(
+                    "Run folder {folder} already exists: choose another run name, or resume it with "
+                    "--resume {folder}."
+                ).format(folder=candidate)
             ) from None
         return candidate
     for i in range(1000):

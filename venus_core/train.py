@@ -28,6 +28,7 @@ from venus_core.devices import autocast_dtype, pick_device, precision_name
 from venus_core.errors import Aborted, VenusError
 from venus_core.evaluation import evaluate
 from venus_core.export import metrics_frame
+from venus_core.i18n import N_
 from venus_core.loop import (
     STEP_EVENT_INTERVAL_S,
     Loop,
@@ -101,7 +102,7 @@ def train(
         return RunResult(run_path, "failed", str(e))
     except BaseException as e:  # noqa: BLE001 - every failure must end the run with a status event
         if isinstance(e, KeyboardInterrupt):
-            log.emit("status", status="aborted", message="Interrupted.")
+            log.emit("status", status="aborted", message=N_("Interrupted."))
             return RunResult(run_path, "aborted", "interrupted")
         message = describe_failure(e)
         if run_path is not None and d.is_main:
@@ -153,7 +154,9 @@ def _run(cfg: RunConfig, run_dir: Path, log, stop, resume: bool, d: distributed.
     loop.t0, loop.first_step = time.time(), state.global_step
     _epochs(loop, splits, data, cache, state, run_dir)
     test_metrics = _test(loop, splits, data, cache, state, run_dir)
-    message = f"Best epoch {state.best_epoch} ({cfg.train.monitor} {_fmt(state.best_value)})."
+    message = N_("Best epoch {epoch} ({monitor} {value}).").format(
+        epoch=state.best_epoch, monitor=cfg.train.monitor, value=_fmt(state.best_value)
+    )
     log.emit(
         "status",
         status="completed",
@@ -171,7 +174,7 @@ def _run(cfg: RunConfig, run_dir: Path, log, stop, resume: bool, d: distributed.
 def _resume_state(run_dir: Path, log) -> LoopState | None:
     """The loop state to continue from; None when the run already completed."""
     if checkpoint.finished(run_dir):
-        log.emit("log", level="info", message="This run already completed; nothing to resume.")
+        log.emit("log", level="info", message=N_("This run already completed; nothing to resume."))
         return None
     saved = checkpoint.read_loop_state(run_dir)
     if saved is None:
@@ -207,20 +210,22 @@ def _setup_device(cfg: RunConfig, state: LoopState, log, d: distributed.Dist) ->
     autocast = autocast_dtype(device, t.mixed_precision)
     precision = precision_name(autocast)
     if state.precision not in (None, precision):  # resumed on another machine, say
-        message = (
-            f"This run trained in {state.precision} and resumes in {precision}: it will not repeat the "
-            "original run exactly (set mixed_precision to match, where this machine can)."
-        )
+        message = N_(
+            "This run trained in {before} and resumes in {now}: it will not repeat the original run "
+            "exactly (set mixed_precision to match, where this machine can)."
+        ).format(before=state.precision, now=precision)
         log.emit("log", level="warning", message=message)
     state.precision = precision
     fsdp = t.fsdp and d.enabled
     if t.fsdp and not d.enabled:
-        message = "fsdp needs torchrun with 2 or more processes; training without sharding."
+        message = N_("fsdp needs torchrun with 2 or more processes; training without sharding.")
         log.emit("log", level="warning", message=message)
     if fsdp and autocast == torch.float16:
         raise VenusError(
-            "fsdp with mixed precision needs GPUs with bf16 (NVIDIA Ampere or newer); "
-            "turn mixed_precision off."
+            N_(
+                "fsdp with mixed precision needs GPUs with bf16 (NVIDIA Ampere or newer); "
+                "turn mixed_precision off."
+            )
         )
     # FSDP: the backbone is built on the CPU and each process keeps only its shard on the device.
     return Placement(device, autocast, precision, fsdp, torch.device("cpu") if fsdp else device)
@@ -294,10 +299,10 @@ def _setup_optimizer(cfg: RunConfig, model, place: Placement, total_steps: int, 
 def _restore(run_dir: Path, loop: Loop, log, d: distributed.Dist) -> None:
     saved_world = checkpoint.restore(run_dir, loop.model, loop.optimizer, loop.scheduler, d)
     if saved_world != d.world_size:
-        message = (
-            f"This run was saved by {saved_world} process(es) and resumes with {d.world_size}: "
-            "batches are shared out differently, so it will not repeat the original run exactly."
-        )
+        message = N_(
+            "This run was saved by {saved} process(es) and resumes with {now}: batches are shared out "
+            "differently, so it will not repeat the original run exactly."
+        ).format(saved=saved_world, now=d.world_size)
         log.emit("log", level="warning", message=message)
 
 
@@ -374,7 +379,9 @@ def _keep_best(loop: Loop, state: LoopState, epoch: int, value, run_dir: Path) -
     state.epochs_without_improvement += 1
     if state.epochs_without_improvement >= t.patience:
         state.stopped_early = True
-        message = f"Early stopping: no better {t.monitor} for {t.patience} epochs."
+        message = N_("Early stopping: no better {monitor} for {patience} epochs.").format(
+            monitor=t.monitor, patience=t.patience
+        )
         loop.log.emit("log", level="info", message=message)
 
 
@@ -383,7 +390,7 @@ def _test(loop: Loop, splits, data, cache, state: LoopState, run_dir: Path) -> d
     cfg, log, d = loop.cfg, loop.log, loop.d
     load_trainable(loop.model, rundir.checkpoint_dir(run_dir, "best") / checkpoint.TRAINABLE)
     if "test" not in splits:
-        log.emit("log", level="warning", message="No test split: no test metrics were computed.")
+        log.emit("log", level="warning", message=N_("No test split: no test metrics were computed."))
         return {}
     log.emit("phase", phase="test", epoch=state.epoch)
     test_loss, metrics, outputs = evaluate(
@@ -407,26 +414,36 @@ def aborted_message(run_dir: Path | None) -> tuple[str, int]:
     state = checkpoint.read_loop_state(run_dir) if run_dir is not None else None
     done = state.epoch if state is not None else 0
     if done == 0:
-        return "Aborted before the first epoch finished: no checkpoint was written, nothing to resume.", 0
-    epochs = "epoch 1 finished and is" if done == 1 else f"epochs 1-{done} finished and are"
-    return (
-        f"Aborted; {epochs} kept (checkpoints/last and the best model): Resume goes on from there.",
-        done,
-    )
+        return N_("Aborted before the first epoch finished: no checkpoint was written, nothing to resume."), 0
+    if done == 1:
+        message = N_(
+            "Aborted; epoch 1 finished and is kept (checkpoints/last and the best model): Resume goes on "
+            "from there."
+        )
+    else:
+        message = N_(
+            "Aborted; epochs 1-{done} finished and are kept (checkpoints/last and the best model): Resume "
+            "goes on from there."
+        ).format(done=done)
+    return message, done
 
 
 def describe_failure(e: BaseException) -> str:
     """A human message for failures that are not the user's input: memory, disk, internal errors."""
     text = str(e)
     if isinstance(e, (torch.OutOfMemoryError, MemoryError)) or "out of memory" in text.lower():
-        return (
+        return N_(
             "Out of memory. Lower the batch size or tokens per batch, set a max sequence length, use "
             "gradient accumulation for the same effective batch, or choose a 4-bit method (QLoRA) or a "
             "smaller model."
         )
     if isinstance(e, OSError) and e.errno == errno.ENOSPC:
-        return f"The disk is full ({e.filename or ''}). Free space or choose another save directory."
-    return f"Internal error: {type(e).__name__}: {text}. Details are in error.log in the run folder."
+        return N_("The disk is full ({file}). Free space or choose another save directory.").format(
+            file=e.filename or ""
+        )
+    return N_("Internal error: {error}. Details are in error.log in the run folder.").format(
+        error=f"{type(e).__name__}: {text}"
+    )
 
 
 def _write_metrics_csv(run_dir: Path, history: list[dict[str, Any]]) -> None:

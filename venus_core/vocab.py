@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from venus_core.i18n import N_
+
 PROBLEM_TYPES = ("single_label_classification", "multi_label_classification", "regression")
 
 
@@ -32,25 +34,25 @@ METRICS: dict[str, MetricSpec] = {
     m.name: m
     for m in (
         MetricSpec(
-            "accuracy", "Accuracy", "max", _CLS,
-            "Fraction of correct predictions. Multi-label: of correct (protein, label) pairs, i.e. per "
+            "accuracy", N_("Accuracy"), "max", _CLS,
+            N_("Fraction of correct predictions. Multi-label: of correct (protein, label) pairs, i.e. per "
             "label, averaged (the guide's metric): near 1 on sparse label sets whatever the model does; "
-            "subset_accuracy counts whole proteins.",
-            titles=(("multi_label_classification", "Accuracy (per label)"),),
+            "subset_accuracy counts whole proteins."),
+            titles=(("multi_label_classification", N_("Accuracy (per label)")),),
         ),
         MetricSpec(
-            "subset_accuracy", "Subset accuracy", "max", ("multi_label_classification",),
-            "Exact match: fraction of proteins whose predicted label set (probability over 0.5) is "
-            "exactly the true set.",
+            "subset_accuracy", N_("Subset accuracy"), "max", ("multi_label_classification",),
+            N_("Exact match: fraction of proteins whose predicted label set (probability over 0.5) is "
+            "exactly the true set."),
         ),
-        MetricSpec("recall", "Recall", "max", _CLS, "Binary: recall of the positive class. Multi-class and multi-label: macro average."),
-        MetricSpec("precision", "Precision", "max", _CLS, "Binary: precision of the positive class. Multi-class and multi-label: macro average."),
-        MetricSpec("f1", "F1", "max", _CLS, "Binary: F1 of the positive class. Multi-class and multi-label: macro average."),
-        MetricSpec("mcc", "MCC", "max", _CLS, "Matthews correlation coefficient; fair on imbalanced data."),
-        MetricSpec("auroc", "AUROC", "max", _CLS, "Area under the ROC curve, on predicted probabilities (macro for several classes)."),
-        MetricSpec("f1_max", "F1 max", "max", ("multi_label_classification",), "Protein-centric Fmax: the best F1 over decision thresholds."),
-        MetricSpec("spearman_corr", "Spearman", "max", ("regression",), "Spearman rank correlation between prediction and label, in [-1, 1]."),
-        MetricSpec("mse", "MSE", "min", ("regression",), "Mean squared error, in the label's original units."),
+        MetricSpec("recall", N_("Recall"), "max", _CLS, N_("Binary: recall of the positive class. Multi-class and multi-label: macro average.")),
+        MetricSpec("precision", N_("Precision"), "max", _CLS, N_("Binary: precision of the positive class. Multi-class and multi-label: macro average.")),
+        MetricSpec("f1", N_("F1"), "max", _CLS, N_("Binary: F1 of the positive class. Multi-class and multi-label: macro average.")),
+        MetricSpec("mcc", N_("MCC"), "max", _CLS, N_("Matthews correlation coefficient; fair on imbalanced data.")),
+        MetricSpec("auroc", N_("AUROC"), "max", _CLS, N_("Area under the ROC curve, on predicted probabilities (macro for several classes).")),
+        MetricSpec("f1_max", N_("F1 max"), "max", ("multi_label_classification",), N_("Protein-centric Fmax: the best F1 over decision thresholds.")),
+        MetricSpec("spearman_corr", N_("Spearman"), "max", ("regression",), N_("Spearman rank correlation between prediction and label, in [-1, 1].")),
+        MetricSpec("mse", N_("MSE"), "min", ("regression",), N_("Mean squared error, in the label's original units.")),
     )
 }
 # fmt: on
@@ -89,7 +91,7 @@ def metric_title(name: str, problem_type: str | None = None) -> str:
     """How a metric is named on screen and in CSVs (``Accuracy (per label)`` on multi-label);
     ``loss`` is "Loss", an unknown name is itself."""
     if name == "loss":
-        return "Loss"
+        return N_("Loss")
     spec = METRICS.get(name)
     return spec.title_for(problem_type) if spec else name
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from venus_core.i18n import N_
 from venus_core.methods import _peft
 from venus_core.methods._base import Method, TrainingHooks
 
@@ -17,9 +18,9 @@ class AdaLora(Method):
     name = "adalora"
     order = 50
     aliases = ("plm-adalora",)
-    label = "adalora — LoRA with adaptive ranks (AdaLoRA)"
+    label = N_("adalora — LoRA with adaptive ranks (AdaLoRA)")
     fields = _peft.LORA_FIELDS
-    fsdp_refusal = "AdaLoRA's rank allocation reads whole adapter matrices at every step."
+    fsdp_refusal = N_("AdaLoRA's rank allocation reads whole adapter matrices at every step.")
 
     def prepare(self, backbone, cfg, arch, total_steps):
         from peft import AdaLoraConfig

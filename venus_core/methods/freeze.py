@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from venus_core.i18n import N_
 from venus_core.methods._base import Method
 
 
 class Freeze(Method):
     name = "freeze"
     order = 10
-    label = "freeze — frozen model, train the pooling head only (fastest)"
+    label = N_("freeze — frozen model, train the pooling head only (fastest)")
     frozen_backbone = True
-    fsdp_refusal = (
+    fsdp_refusal = N_(
         "a frozen backbone has no gradients or optimizer state to shard and runs only once, to fill "
         "the embedding cache."
     )

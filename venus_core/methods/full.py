@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from venus_core.i18n import N_
 from venus_core.methods._base import Method
 
 
 class Full(Method):
     name = "full"
     order = 20
-    label = "full — train every parameter (most memory)"
+    label = N_("full — train every parameter (most memory)")
     trains_backbone = True
 
     def prepare(self, backbone, cfg, arch, total_steps):

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from venus_core.i18n import N_
 from venus_core.methods import _peft
 from venus_core.methods._base import Method
 
@@ -11,8 +12,8 @@ class Ia3(Method):
     name = "ia3"
     order = 60
     aliases = ("plm-ia3",)
-    label = "ia3 — learned rescaling of activations (IA³)"
-    note = "IA³ rescales the attention keys, values and feed-forward outputs; it has no rank to choose."
+    label = N_("ia3 — learned rescaling of activations (IA³)")
+    note = N_("IA³ rescales the attention keys, values and feed-forward outputs; it has no rank to choose.")
 
     def prepare(self, backbone, cfg, arch, total_steps):
         from peft import IA3Config

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from venus_core import memory
 from venus_core.errors import VenusError
+from venus_core.i18n import N_
 from venus_core.methods import _peft
 from venus_core.methods._base import Method
 
@@ -13,10 +14,10 @@ class QLora(Method):
     name = "plm-qlora"
     order = 70
     aliases = ("qlora",)
-    label = "plm-qlora — LoRA on a 4-bit model (QLoRA)"
+    label = N_("plm-qlora — LoRA on a 4-bit model (QLoRA)")
     fields = _peft.LORA_FIELDS
     frozen_weight_bytes = memory.NF4_BYTES
-    fsdp_refusal = "the 4-bit backbone is already small, and bitsandbytes weights cannot be sharded."
+    fsdp_refusal = N_("the 4-bit backbone is already small, and bitsandbytes weights cannot be sharded.")
 
     def load_options(self, device):
         """bitsandbytes 4-bit nf4: bf16 compute on GPUs that have it, fp32 elsewhere.

@@ -5,24 +5,29 @@ from __future__ import annotations
 
 from venus_core import vocab
 from venus_core.errors import VenusError
+from venus_core.i18n import N_
 from venus_core.methods._base import Method
 
 
 class SesAdapterMethod(Method):
     name = "ses-adapter"
     order = 80
-    label = "ses-adapter — fuse structure sequences (foldseek, SS8) with the sequence"
-    note = "The dataset needs these columns (the predefined AlphaFold2/ESMFold datasets have them)."
+    label = N_("ses-adapter — fuse structure sequences (foldseek, SS8) with the sequence")
+    note = N_("The dataset needs these columns (the predefined AlphaFold2/ESMFold datasets have them).")
     fields = ("structure_seq",)
     frozen_backbone = True
-    fsdp_refusal = (
+    fsdp_refusal = N_(
         "its frozen backbone has no gradients or optimizer state to shard and runs only once, to "
         "fill the embedding cache."
     )
 
     def problems(self, cfg):
         if not cfg.method.structure_seq:
-            return [f"{self.name} needs at least one structure sequence ({', '.join(vocab.STRUCTURE_SEQS)})."]
+            return [
+                N_("{method} needs at least one structure sequence ({options}).").format(
+                    method=self.name, options=", ".join(vocab.STRUCTURE_SEQS)
+                )
+            ]
         return []
 
     def required_columns(self, cfg):
