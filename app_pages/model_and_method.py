@@ -288,7 +288,8 @@ if offline or asked:
             if "activations" in mem:
                 (act,) = memory.format_sizes([mem["activations"]])
                 extra = _(
-                    "Activations of the largest batch these settings allow ({tokens} tokens): about **{act}**."
+                    "Activations of the largest batch these settings allow "
+                    "({tokens} tokens): about **{act}**."
                 ).format(tokens=f"{int(mem['activation_tokens']):,}", act=act)
             else:
                 extra = ""
