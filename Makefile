@@ -61,6 +61,7 @@ bench: setup
 	$(VPY) -m bench.run
 	$(VPY) -m bench.token_batches
 	$(VPY) -m bench.browser
+	$(VPY) -m bench.explore
 
 # Caches only; runs/, ckpt/ and assets/ are kept.
 clean:

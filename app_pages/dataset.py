@@ -7,10 +7,11 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from ui import charts, i18n, keys, leakage, state
+from ui import charts, explore, i18n, keys, leakage, state
 from ui.i18n import N_, _, tr
 from ui.widgets import bound, file_uploader, fmt_value, issue_text, metric_title, show_error
-from venus_core import columns, datasets, doctor, vocab
+from venus_core import columns, datasets, vocab
+from venus_core import explore as explore_data
 from venus_core.errors import VenusError
 from venus_core.report import Report
 
@@ -403,17 +404,19 @@ if st.button(_("Preview Dataset"), icon=":material/preview:", key="preview_datas
     with st.spinner(_("Reading and checking the dataset…")):
         try:
             bar = leakage.ProgressBar()
-            report = doctor.check(state.cfg(), progress=bar)
+            task, report = explore_data.check(state.cfg(), progress=bar)  # doctor.check + the data
             bar.clear()
         except VenusError as e:
             report = None
             show_error(e)
     if report is not None:
         st.session_state[keys.DATASET_PREVIEW] = (state.cfg().data, report)
+        explore.keep(state.cfg(), task, report)
 
 preview = st.session_state.get(keys.DATASET_PREVIEW)
 if preview is not None and leakage.same_data(preview[0], state.cfg().data):
     show_report(preview[1])
+    explore.render(preview[1])
 else:
     st.caption(
         _(

@@ -42,4 +42,26 @@ COMPARE_KEY = "compare_key"
 PREDICT_TEXT = "predict_text"
 PREDICT_UPLOAD = "predict_upload"
 RESULTS_SAVE_DIR = "w.output_dir@results"
+
+# -- Explore (Dataset page, after Preview Dataset) -------------------------------------------------
+EXPLORE_DATA = "explore_data"  # (data config, Explorer, TaskData) of the last Preview Dataset
+EXPLORE_QUERY = "explore_query"  # the Browse query of the last run (a new query starts at page 1)
+EXPLORE_TAB = "x.explore_tab"
+EXPLORE_SPLIT = "x.explore_split"
+EXPLORE_SEARCH = "x.explore_search"
+EXPLORE_LABELS = "x.explore_labels"
+EXPLORE_VALUES = "x.explore_values"
+EXPLORE_LENGTH = "x.explore_length"
+EXPLORE_SORT = "x.explore_sort"
+EXPLORE_DESCENDING = "x.explore_descending"
+EXPLORE_PAGE = "x.explore_page"
+EXPLORE_TABLE = "x.explore_table"  # + the page's signature: each page starts with no row selected
+MAP_POINTS = "x.map_points"
+MAP_PROJECTION = "x.map_projection"
+MAP_WHOLE = "x.map_whole"
+MAP_COLOUR = "x.map_colour"
+MAP_START = "x.map_start"
+MAP_STOP = "x.map_stop"
+EXPLORE_PREFIX = "x."  # every Explore widget: forgotten when new data is previewed
+
 LANG_SWITCH = "lang_switch"
