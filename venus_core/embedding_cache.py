@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from venus_core import rundir
+from venus_core import rundir, tokens
 from venus_core.config import RunConfig
 from venus_core.i18n import N_
 
@@ -42,6 +42,11 @@ class SplitFeatures:
         return torch.from_numpy(
             np.asarray(self.states[self.offsets[i] : self.offsets[i + 1]], dtype=np.float32)
         )
+
+    def token_rows(self, rows: np.ndarray) -> torch.Tensor:
+        """The states of several sequences, back to back (float32)."""
+        parts = [self.states[self.offsets[i] : self.offsets[i + 1]] for i in rows]
+        return torch.from_numpy(np.concatenate(parts).astype(np.float32))
 
 
 def pooled_only(model) -> bool:
@@ -77,16 +82,16 @@ def fingerprint(model, splits: dict[str, Any], cfg: RunConfig, autocast: torch.d
     h.update(json.dumps(meta, sort_keys=True, default=str).encode())
     for name in sorted(splits):
         h.update(name.encode())
-        for ids in splits[name].ids:
-            h.update(np.asarray(ids, dtype=np.int32).tobytes())
-            h.update(b"|")
+        # Each sequence's ids as int32 bytes + b"|" (the same bytes as before the flat layout, so
+        # caches built by earlier versions are still found).
+        tokens.hash_rows(h, splits[name].arrays)
     return h.hexdigest()[:24]
 
 
 def estimate_bytes(splits: dict[str, Any], hidden_size: int, pooled: bool) -> int:
     if pooled:
         return sum(len(s) for s in splits.values()) * hidden_size * 4
-    return sum(sum(s.lengths) for s in splits.values()) * hidden_size * 2
+    return int(sum(s.lengths.sum() for s in splits.values())) * hidden_size * 2
 
 
 def load_or_build(
