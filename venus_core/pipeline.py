@@ -6,7 +6,7 @@ becomes model input.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +17,7 @@ import torch
 from venus_core.backbones import Tokenizer
 from venus_core.batching import make_batches
 from venus_core.config import RunConfig
-from venus_core.embedding_cache import SplitFeatures
+from venus_core.embedding_cache import FrozenBatch, SplitFeatures
 from venus_core.label_formats import format_multi_hot
 from venus_core.methods import get_method
 from venus_core.tokens import TokenArrays
@@ -112,6 +112,14 @@ def residue_mask(split: Encoded, idx: Sequence[int], width: int) -> torch.Tensor
     start = split.n_prefix
     ends = start + split.residues[np.asarray(idx, dtype=np.int64)][:, None]
     return torch.from_numpy((pos >= start) & (pos < ends))
+
+
+def frozen_pass(split: Encoded, cfg: RunConfig) -> Iterator[FrozenBatch]:
+    """The frozen backbone's one pass (the embedding cache): inference batches, length-sorted, with
+    their padded inputs and residue masks."""
+    for idx in eval_batches(split, cfg):
+        input_ids, attention = padded_inputs(split, idx)
+        yield idx, input_ids, attention, residue_mask(split, idx, input_ids.shape[1])
 
 
 def padded_inputs(split: Encoded, idx: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
