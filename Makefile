@@ -59,6 +59,7 @@ format: $(REQ_STAMP)
 
 bench: setup
 	$(VPY) -m bench.run
+	$(VPY) -m bench.token_batches
 	$(VPY) -m bench.browser
 	$(VPY) -m bench.explore
 

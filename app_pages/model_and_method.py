@@ -285,11 +285,20 @@ if offline or asked:
             total, weights, optimizer = memory.format_sizes(
                 [mem["total"], mem["weights"], mem["optimizer_and_grads"]]
             )
+            if "activations" in mem:
+                (act,) = memory.format_sizes([mem["activations"]])
+                extra = _(
+                    "Activations of the largest batch these settings allow "
+                    "({tokens} tokens): about **{act}**."
+                ).format(tokens=f"{int(mem['activation_tokens']):,}", act=act)
+            else:
+                extra = ""
             st.markdown(
                 _(
                     "Estimated memory for training: **{total}** (weights {weights} + gradients and optimizer "
                     "state {optimizer}), plus activations, which grow with batch size × sequence length."
                 ).format(total=total, weights=weights, optimizer=optimizer)
+                + (" " + extra if extra else "")
             )
         if not stats.get("exact", True):
             st.caption(_("Estimated from the catalogue: the model's config could not be read (offline?)."))

@@ -1,4 +1,4 @@
-"""FLOP counts of a training epoch and the machine's measured fp32 matmul peak.
+"""FLOP counts of a training epoch and the machine's measured fp32 and bf16 matmul peaks.
 
 Model FLOP utilisation (MFU) = achieved model FLOP/s / peak FLOP/s, where "model FLOPs" are only
 the matmul FLOPs the method needs mathematically, counted on real tokens (residues plus the
@@ -102,12 +102,22 @@ def training_flops(
     raise ValueError(f"no FLOP formula for method {method!r}")
 
 
-def matmul_peak(n: int = 2048, repeats: int = 10, warmup: int = 2) -> dict[str, Any]:
-    """The machine's fp32 matmul peak with torch's current thread count: the best of ``repeats``
-    timed ``torch.mm`` of two n x n fp32 matrices (2 n^3 FLOPs each)."""
-    a = torch.randn(n, n)
-    b = torch.randn(n, n)
-    out = torch.empty(n, n)
+PEAK_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
+
+
+def precision_key(precision: str | None) -> str:
+    """The peak a run's precision (``precision_name``: "float32", "bf16 mixed", ...) counts against:
+    bf16 autocast runs its matmuls in bf16; everything else (float32, fp16 on CPUs) against fp32."""
+    return "bf16" if (precision or "").startswith("bf16") else "fp32"
+
+
+def matmul_peak(n: int = 2048, repeats: int = 10, warmup: int = 2, dtype: str = "fp32") -> dict[str, Any]:
+    """The machine's matmul peak in ``dtype`` ("fp32" or "bf16") with torch's current thread
+    count: the best of ``repeats`` timed ``torch.mm`` of two n x n matrices (2 n^3 FLOPs each)."""
+    kind = PEAK_DTYPES[dtype]
+    a = torch.randn(n, n).to(kind)
+    b = torch.randn(n, n).to(kind)
+    out = torch.empty(n, n, dtype=kind)
     for _ in range(warmup):
         torch.mm(a, b, out=out)
     times = []
@@ -118,6 +128,7 @@ def matmul_peak(n: int = 2048, repeats: int = 10, warmup: int = 2) -> dict[str, 
     flops = 2.0 * n**3
     return {
         "n": n,
+        "dtype": dtype,
         "repeats": repeats,
         "threads": torch.get_num_threads(),
         "best_gflops": flops / min(times) / 1e9,

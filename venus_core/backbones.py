@@ -9,14 +9,16 @@ the tokenizer maps every residue to exactly one known token, so residue i always
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
-from venus_core import models
+from venus_core import models, tokens
 from venus_core.errors import VenusError
+from venus_core.fast_attention import use_fast_attention
 from venus_core.fast_layers import use_fast_layers
 
 # U (selenocysteine), Z, O, B are rare or ambiguous; BERT/T5 protein vocabularies map them to X.
@@ -44,9 +46,38 @@ class Tokenizer:
     n_suffix: int  # special tokens after the last residue (<eos>/[SEP]/</s>)
     max_residues: int | None  # hard limit of the model (positions), None when unlimited
     pad_id: int
+    _table: Any = field(default=None, init=False, repr=False, compare=False)
+
+    def encode_arrays(self, seqs: list[str], max_seq_len: int = -1) -> tokens.TokenArrays:
+        """What ``encode`` gives, as flat arrays, at memory speed (``venus_core.tokens``): a
+        residue -> id table where the tokenizer is one (every supported family), the reference
+        ``encode`` for sequences the table does not cover (and for any other tokenizer)."""
+        table = self.residue_table()
+        if table is None:
+            return tokens.TokenArrays.from_lists(self.encode(seqs, max_seq_len))
+        arrays, slow = tokens.encode_with_table(table, seqs, self.residue_limit(max_seq_len))
+        if not slow.size:
+            return arrays
+        rows = self.encode([seqs[i] for i in slow], max_seq_len)
+        out = arrays.tokens
+        if max(max(r, default=0) for r in rows) > np.iinfo(out.dtype).max:
+            out = out.astype(np.int32)
+        for i, ids in zip(slow, rows, strict=True):  # same length as laid out: encode checks it
+            out[arrays.offsets[i] : arrays.offsets[i + 1]] = ids
+        return tokens.TokenArrays(out, arrays.offsets)
+
+    def residue_table(self) -> tokens.ResidueTable | None:
+        """The tokenizer's residue table, derived from it and checked against it once."""
+        if self._table is None:
+            table = tokens.build_table(
+                self._encode_one, self.n_prefix, self.n_suffix, self.pad_id, self.hf.unk_token_id
+            )
+            self._table = table if table is not None else False
+        return self._table or None
 
     def encode(self, seqs: list[str], max_seq_len: int = -1) -> list[list[int]]:
-        """Token ids per sequence; sequences longer than the limit are truncated, never dropped."""
+        """Token ids per sequence; sequences longer than the limit are truncated, never dropped.
+        The reference: one Hugging Face tokenizer call per sequence."""
         limit = self.residue_limit(max_seq_len)
         out = []
         for s in seqs:
@@ -204,6 +235,7 @@ def load_backbone(
     except (OSError, ValueError) as e:
         raise _load_error(source, e) from None
     use_fast_layers(model)
+    use_fast_attention(model)
     return model, build_tokenizer(hf_tok, arch, hf_config), arch
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,12 +22,17 @@ from typing import Any
 import numpy as np
 import torch
 
-from venus_core import rundir
+from venus_core import rundir, tokens
 from venus_core.config import RunConfig
+from venus_core.devices import autocast_dtype
 from venus_core.i18n import N_
 
 CACHE_DIR_NAME = ".embedding_cache"
 FORMAT_VERSION = 1
+
+
+# One batch of the frozen pass: row indices, padded token ids, attention mask, residue mask.
+FrozenBatch = tuple[list[int], torch.Tensor, torch.Tensor, torch.Tensor]
 
 
 @dataclass
@@ -42,6 +47,11 @@ class SplitFeatures:
         return torch.from_numpy(
             np.asarray(self.states[self.offsets[i] : self.offsets[i + 1]], dtype=np.float32)
         )
+
+    def token_rows(self, rows: np.ndarray) -> torch.Tensor:
+        """The states of several sequences, back to back (float32)."""
+        parts = [self.states[self.offsets[i] : self.offsets[i + 1]] for i in rows]
+        return torch.from_numpy(np.concatenate(parts).astype(np.float32))
 
 
 def pooled_only(model) -> bool:
@@ -77,16 +87,16 @@ def fingerprint(model, splits: dict[str, Any], cfg: RunConfig, autocast: torch.d
     h.update(json.dumps(meta, sort_keys=True, default=str).encode())
     for name in sorted(splits):
         h.update(name.encode())
-        for ids in splits[name].ids:
-            h.update(np.asarray(ids, dtype=np.int32).tobytes())
-            h.update(b"|")
+        # Each sequence's ids as int32 bytes + b"|" (the same bytes as before the flat layout, so
+        # caches built by earlier versions are still found).
+        tokens.hash_rows(h, splits[name].arrays)
     return h.hexdigest()[:24]
 
 
 def estimate_bytes(splits: dict[str, Any], hidden_size: int, pooled: bool) -> int:
     if pooled:
         return sum(len(s) for s in splits.values()) * hidden_size * 4
-    return sum(sum(s.lengths) for s in splits.values()) * hidden_size * 2
+    return int(sum(s.lengths.sum() for s in splits.values())) * hidden_size * 2
 
 
 def load_or_build(
@@ -97,11 +107,13 @@ def load_or_build(
     stop: Callable[[], bool],
     log: Callable[[str], None] = lambda message: None,
     progress: Callable[[int, int], None] = lambda done, total: None,
+    *,
+    batches: Callable[[Any], Iterable[FrozenBatch]],
 ) -> dict[str, SplitFeatures] | None:
     """The cached features of every split, built if missing; None if ``stop()`` interrupted.
-    ``progress(done, total)`` is called after each batch (sequences embedded so far)."""
-    from venus_core.devices import autocast_dtype
-    from venus_core.pipeline import eval_batches, padded_inputs, residue_mask
+    ``batches(split)`` yields the frozen pass's batches (``pipeline.frozen_pass``: this module is
+    handed them, it does not batch). ``progress(done, total)`` is called after each batch
+    (sequences embedded so far)."""
 
     # The backbone runs in the run's precision, as it would every epoch without the cache.
     autocast = autocast_dtype(device, cfg.train.mixed_precision)
@@ -130,15 +142,13 @@ def load_or_build(
                 out = np.lib.format.open_memmap(
                     tmp / f"{name}.states.npy", mode="w+", dtype=np.float16, shape=(int(offsets[-1]), hidden)
                 )
-            for idx in eval_batches(split, cfg):
+            for idx, input_ids, attention, mask in batches(split):
                 if stop():
                     raise _Stopped
-                input_ids, attention = padded_inputs(split, idx)
                 with torch.autocast(device.type, dtype=autocast, enabled=autocast is not None):
                     states = model.embed(input_ids.to(device), attention.to(device)).float()
                 if pooled:
-                    mask = residue_mask(split, idx, input_ids.shape[1]).to(device)
-                    out[idx] = model.head.pool(states, mask).cpu().numpy()
+                    out[idx] = model.head.pool(states, mask.to(device)).cpu().numpy()
                 else:
                     for row, i in enumerate(idx):
                         out[offsets[i] : offsets[i + 1]] = states[row, : split.lengths[i]].cpu().numpy()
@@ -177,9 +187,11 @@ def _open(root: Path, splits: dict[str, Any], pooled: bool) -> dict[str, SplitFe
     return out
 
 
-def build(model, splits, cfg, device, stop, log=lambda m: None, progress=lambda done, total: None):
+def build(
+    model, splits, cfg, device, stop, log=lambda m: None, progress=lambda done, total: None, *, batches
+):
     """``load_or_build`` that returns None when interrupted (the half-built folder is discarded)."""
     try:
-        return load_or_build(model, splits, cfg, device, stop, log, progress)
+        return load_or_build(model, splits, cfg, device, stop, log, progress, batches=batches)
     except _Stopped:
         return None

@@ -145,7 +145,7 @@ def compute(
     from venus_core import embedding_cache
     from venus_core.devices import pick_device
     from venus_core.modeling import build_model, load_pretrained
-    from venus_core.pipeline import encode_frame
+    from venus_core.pipeline import encode_frame, frozen_pass
 
     if request.projection not in PROJECTIONS:
         raise VenusError(
@@ -189,7 +189,9 @@ def compute(
         progress(Progress(N_("Embedding"), done, total, time.monotonic() - stage_t0, eta(done)))
 
     eta(0)
-    features = embedding_cache.build(model, splits, cfg, device, stop, log.append, on_batch)
+    features = embedding_cache.build(
+        model, splits, cfg, device, stop, log.append, on_batch, batches=lambda split: frozen_pass(split, cfg)
+    )
     if features is None:
         return None
     del model, loaded

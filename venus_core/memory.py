@@ -1,9 +1,9 @@
-"""How much memory training needs before activations: one estimator for the catalogue and the
-Model page (the accounting of accelerate's ``estimate-memory``).
+"""How much memory training needs: one estimator for the catalogue, the Model page and the
+benchmark (the accounting of accelerate's ``estimate-memory``, plus activations).
 
 Weights are float32 (4 bytes per parameter), or 4-bit nf4 for a QLoRA backbone (~0.55 bytes with
 its quantization constants); each trained parameter adds its gradient (4 bytes) and AdamW's two
-moments (8 bytes). Activations come on top and grow with batch size x sequence length.
+moments (8 bytes). Activations come on top and grow with the tokens of a batch (``activation_bytes``).
 """
 
 from __future__ import annotations
@@ -36,3 +36,47 @@ def format_sizes(sizes: list[float]) -> list[str]:
     """Byte counts in one unit (GB, or MB when all are below 1 GB), so a card never mixes units."""
     unit, scale = ("GB", 1e9) if max(sizes, default=0) >= 1e9 else ("MB", 1e6)
     return [f"{s / scale:.3g} {unit}" if s / scale < 100 else f"{s / scale:,.0f} {unit}" for s in sizes]
+
+
+# Bytes a training step holds per token of the padded batch and encoder layer, as (per hidden unit,
+# per intermediate unit), by precision. What autograd saves in a BERT/ESM layer with SDPA attention
+# (layer-norm inputs and outputs, Q/K/V, attention output, residuals, the feed-forward's two
+# activations) is about (44 h + 4 i) bytes in bf16 autocast and (56 h + 8 i) in float32; the peak
+# RSS of whole ``train()`` runs grows about 2.2x faster than that with the token budget (backward's
+# gradients of those activations live at the same time, and glibc keeps freed blocks across the
+# changing batch shapes), so the coefficients are the measured slope: ESM2-8M shape, bf16, 2000 to
+# 16000 tokens (``python -m bench.token_batches``). float32 and LoRA are scaled by the same factor
+# (not measured separately).
+PER_TOKEN_LAYER = {"fp32": (124.0, 18.0), "bf16": (96.0, 9.0)}
+LORA_EXTRA_PER_H = {"fp32": 26.0, "bf16": 13.0}  # LoRA dropout's copies of the 3 adapted inputs
+EAGER_ATTENTION_BYTES = 12.0  # per head and key: scores, softmax and its dropout, float32
+
+
+def activation_bytes(
+    batch_tokens: int,
+    longest: int,
+    *,
+    n_layers: int,
+    hidden: int,
+    intermediate: int,
+    n_heads: int,
+    precision: str = "fp32",
+    trains_backbone: bool = True,
+    lora: bool = False,
+    eager_attention: bool = False,
+) -> float:
+    """Peak activation memory of one training step over a padded batch of ``batch_tokens`` tokens
+    (batch x longest) whose longest sequence has ``longest`` tokens.
+
+    A backbone that trains (full fine-tuning, LoRA) keeps every layer's activations for backward;
+    a frozen one (no grad) only one layer's at a time. Attention that is not SDPA (eager)
+    materialises heads x longest x longest per sequence and layer on top.
+    """
+    per_h, per_i = PER_TOKEN_LAYER["bf16" if precision in ("bf16", "fp16") else "fp32"]
+    per_token = per_h * hidden + per_i * intermediate
+    if lora:
+        per_token += LORA_EXTRA_PER_H["bf16" if precision in ("bf16", "fp16") else "fp32"] * hidden
+    if eager_attention:
+        per_token += EAGER_ATTENTION_BYTES * n_heads * longest
+    layers = n_layers if trains_backbone else 1
+    return float(batch_tokens) * per_token * layers

@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from venus_core import backbones, memory, models
+from venus_core import backbones, devices, memory, models
 from venus_core.config import RunConfig
 from venus_core.errors import VenusError
 from venus_core.heads import POOLING_HEADS
@@ -196,7 +196,41 @@ def model_stats_preview(cfg: RunConfig) -> dict[str, Any]:
     stats["memory_bytes"] = memory.training_bytes(
         stats["total_params"], stats["trainable_params"], frozen_bytes
     )
+    if stats.get("exact"):
+        stats["memory_bytes"].update(_activation_estimate(cfg, hf_config))
     return stats
+
+
+def _activation_estimate(cfg: RunConfig, hf_config: Any) -> dict[str, float]:
+    """``memory.activation_bytes`` of the largest batch the settings allow: the token budget, or
+    batch size x the longest sequence (max_seq_len + 2 special tokens; 1024 tokens without one)."""
+    dims = [getattr(hf_config, k, None) for k in ("num_hidden_layers", "hidden_size", "intermediate_size")]
+    heads = getattr(hf_config, "num_attention_heads", None)
+    if not all(isinstance(v, int) and v > 0 for v in [*dims, heads]):
+        return {}
+    longest = cfg.data.max_seq_len + 2 if cfg.data.max_seq_len > 0 else 1024
+    b = cfg.batch
+    tokens = b.batch_token if b.batch_mode == "token" else b.batch_size * longest
+    longest = min(longest, tokens)
+    method = get_method(cfg.method.training_method)
+    try:
+        dtype = devices.autocast_dtype(devices.pick_device(cfg.train.device), cfg.train.mixed_precision)
+    except (VenusError, RuntimeError, ValueError):
+        dtype = None
+    attn = getattr(hf_config, "_attn_implementation", None)
+    act = memory.activation_bytes(
+        tokens,
+        longest,
+        n_layers=dims[0],
+        hidden=dims[1],
+        intermediate=dims[2],
+        n_heads=heads,
+        precision="fp32" if dtype is None else "bf16",
+        trains_backbone=not method.frozen_backbone,
+        lora="lora" in method.name,
+        eager_attention=attn == "eager",
+    )
+    return {"activations": act, "activation_tokens": float(tokens)}
 
 
 def num_outputs_safe(cfg: RunConfig) -> int:

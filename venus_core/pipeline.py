@@ -6,6 +6,7 @@ becomes model input.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,41 +17,50 @@ import torch
 from venus_core.backbones import Tokenizer
 from venus_core.batching import make_batches
 from venus_core.config import RunConfig
-from venus_core.embedding_cache import SplitFeatures
+from venus_core.embedding_cache import FrozenBatch, SplitFeatures
 from venus_core.label_formats import format_multi_hot
 from venus_core.methods import get_method
+from venus_core.tokens import TokenArrays
 
 
 @dataclass
 class Encoded:
-    """One split, tokenized once for the whole run."""
+    """One split, tokenized once for the whole run: every sequence's token ids back to back in one
+    flat array with offsets (``tokens.TokenArrays``), not a Python list per sequence."""
 
-    ids: list[list[int]]
-    residues: list[int]  # residues kept after truncation
+    arrays: TokenArrays
     targets: torch.Tensor | None  # None for unlabelled prediction input
     structure: dict[str, list[list[int]]]
     n_prefix: int
+    n_special: int  # special tokens per sequence (<cls> + <eos>, ...)
     pad_id: int
-    lengths: list[int] = field(init=False)  # tokens, specials included: what batching budgets
+    lengths: np.ndarray = field(init=False)  # tokens, specials included: what batching budgets
+    residues: np.ndarray = field(init=False)  # residues kept after truncation
 
     def __post_init__(self) -> None:
-        self.lengths = [len(x) for x in self.ids]
+        self.lengths = self.arrays.lengths
+        self.residues = self.lengths - self.n_special
 
     def __len__(self) -> int:
-        return len(self.ids)
+        return len(self.arrays)
+
+    @property
+    def ids(self) -> list[list[int]]:
+        """Token ids per sequence as lists (small splits and tests; training uses ``arrays``)."""
+        return self.arrays.to_lists()
 
 
 def encode_frame(frame: pd.DataFrame, tok: Tokenizer, cfg: RunConfig, targets: np.ndarray | None) -> Encoded:
-    ids = tok.encode(frame["aa_seq"].tolist(), cfg.data.max_seq_len)
+    arrays = tok.encode_arrays(frame["aa_seq"].tolist(), cfg.data.max_seq_len)
     n_special = tok.n_prefix + tok.n_suffix
-    residues = [len(x) - n_special for x in ids]
+    residues = (arrays.lengths - n_special).tolist()
     method = get_method(cfg.method.training_method)
     structure = method.residue_inputs(frame, residues, tok.n_prefix, tok.n_suffix, cfg)
     tensor = None
     if targets is not None:
         dtype = torch.long if cfg.data.problem_type == "single_label_classification" else torch.float32
         tensor = torch.as_tensor(np.array(targets), dtype=dtype)
-    return Encoded(ids, residues, tensor, structure, tok.n_prefix, tok.pad_id)
+    return Encoded(arrays, tensor, structure, tok.n_prefix, n_special, tok.pad_id)
 
 
 def encode_split(frame: pd.DataFrame, data: Any, name: str, tok: Tokenizer, cfg: RunConfig) -> Encoded:
@@ -89,35 +99,50 @@ def _pad(rows: list[list[int]], value: int) -> torch.Tensor:
     return out
 
 
-def residue_mask(split: Encoded, idx: list[int], width: int) -> torch.Tensor:
+def _valid(split: Encoded, idx: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    """The batch's rows as an index array, and True at each row's real tokens (batch x width)."""
+    rows = np.asarray(idx, dtype=np.int64)
+    lens = split.lengths[rows]
+    return rows, np.arange(int(lens.max()))[None, :] < lens[:, None]
+
+
+def residue_mask(split: Encoded, idx: Sequence[int], width: int) -> torch.Tensor:
     """True at residue positions only: special tokens and padding never enter the pooling."""
-    pos = torch.arange(width)
+    pos = np.arange(width)[None, :]
     start = split.n_prefix
-    ends = torch.tensor([start + split.residues[i] for i in idx])
-    return (pos[None, :] >= start) & (pos[None, :] < ends[:, None])
+    ends = start + split.residues[np.asarray(idx, dtype=np.int64)][:, None]
+    return torch.from_numpy((pos >= start) & (pos < ends))
 
 
-def padded_inputs(split: Encoded, idx: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+def frozen_pass(split: Encoded, cfg: RunConfig) -> Iterator[FrozenBatch]:
+    """The frozen backbone's one pass (the embedding cache): inference batches, length-sorted, with
+    their padded inputs and residue masks."""
+    for idx in eval_batches(split, cfg):
+        input_ids, attention = padded_inputs(split, idx)
+        yield idx, input_ids, attention, residue_mask(split, idx, input_ids.shape[1])
+
+
+def padded_inputs(split: Encoded, idx: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
     """Token ids padded to the longest sequence of the batch, and the attention mask."""
-    input_ids = _pad([split.ids[i] for i in idx], split.pad_id)
-    lengths = torch.tensor([split.lengths[i] for i in idx])
-    attention = (torch.arange(input_ids.shape[1])[None, :] < lengths[:, None]).long()
-    return input_ids, attention
+    rows, valid = _valid(split, idx)
+    input_ids = np.full(valid.shape, split.pad_id, dtype=np.int64)
+    input_ids[valid] = np.concatenate([split.arrays.row(i) for i in rows])
+    return torch.from_numpy(input_ids), torch.from_numpy(valid.astype(np.int64))
 
 
-def collate(split: Encoded, idx: list[int], cached: SplitFeatures | None = None) -> dict[str, Any]:
+def collate(split: Encoded, idx: Sequence[int], cached: SplitFeatures | None = None) -> dict[str, Any]:
     """Model inputs (CPU tensors) for the examples ``idx``: padded tokens, or cached embeddings."""
     if cached is not None and cached.pooled is not None:
         return {"pooled": cached.pooled[idx]}
-    width = max(split.lengths[i] for i in idx)
+    width = int(split.lengths[np.asarray(idx, dtype=np.int64)].max())
     batch: dict[str, Any] = {
         "residue_mask": residue_mask(split, idx, width),
         "structure": {k: _pad([v[i] for i in idx], 0) for k, v in split.structure.items()},
     }
     if cached is not None:
-        states = torch.zeros(len(idx), width, cached.states.shape[-1])
-        for row, i in enumerate(idx):
-            states[row, : split.lengths[i]] = cached.token_states(i)
+        rows, valid = _valid(split, idx)
+        states = torch.zeros(len(rows), width, cached.states.shape[-1])
+        states[torch.from_numpy(valid)] = cached.token_rows(rows)
         batch["hidden"] = states
     else:
         batch["input_ids"], batch["attention_mask"] = padded_inputs(split, idx)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import time
 import traceback
 from collections.abc import Callable
@@ -40,7 +41,7 @@ from venus_core.loop import (
     train_epoch,
 )
 from venus_core.modeling import build_model, load_pretrained, load_trainable, model_stats
-from venus_core.pipeline import Encoded, encode_split, predictions_frame, train_batches
+from venus_core.pipeline import Encoded, encode_split, frozen_pass, predictions_frame, train_batches
 
 
 @dataclass
@@ -267,10 +268,15 @@ def _setup_cache(model, splits, cfg: RunConfig, place: Placement, stop, log, d, 
         log.emit("log", level="info", message=message)
 
     device = place.device
-    cache = embedding_cache.build(model, splits, cfg, device, stop, info, progress) if d.is_main else None
+
+    def batches(split: Encoded):
+        return frozen_pass(split, cfg)
+
+    build = functools.partial(embedding_cache.build, model, splits, cfg, device, stop, batches=batches)
+    cache = build(info, progress) if d.is_main else None
     distributed.barrier(d)
     if not d.is_main:
-        cache = embedding_cache.build(model, splits, cfg, device, stop)
+        cache = build()
     if cache is None:
         raise Aborted
     return cache

@@ -1,0 +1,175 @@
+"""``python -m bench.token_batches [--quick]``: training throughput and peak memory per batch budget.
+
+An ESM2-8M-shaped random model trains ``full`` and ``plm-lora`` on synthetic proteins of 50-250
+residues with batch size 8 and with token budgets of 2000, 8000 and 16000 tokens, in the default
+precision. Each row: training residues/s of the last epoch (the first one warms up), peak RSS of
+the ``train()`` call, and the estimate ``venus_core.memory`` makes for it (the process before the
+run + weights, gradients and AdamW state + ``activation_bytes`` of the largest padded batch).
+Writes ``bench/results/token_batches.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bench.flops import Shape, training_flops
+from bench.run import PeakRss, _cpu_seconds, _cpu_share, build_random_esm2_8m, run_ours
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "results" / "token_batches.json"
+AA = np.frombuffer(b"ACDEFGHIKLMNPQRSTVWY", dtype=np.uint8)
+BUDGETS = [("size", 8), ("token", 2000), ("token", 8000), ("token", 16000)]
+N_LABELS = 13
+
+
+def synthetic_proteins(n: int, lo: int, hi: int, seed: int) -> pd.DataFrame:
+    """``n`` random proteins of ``lo``-``hi`` residues (uniform), random labels of 13 classes."""
+    rng = np.random.default_rng(seed)
+    lengths = rng.integers(lo, hi + 1, n)
+    letters = AA[rng.integers(0, len(AA), int(lengths.sum()))].tobytes().decode()
+    ends = np.cumsum(lengths)
+    seqs = [letters[e - k : e] for e, k in zip(ends, lengths, strict=True)]
+    return pd.DataFrame({"aa_seq": seqs, "label": rng.integers(0, N_LABELS, n)})
+
+
+def write_dataset(folder: Path, n_train: int, n_eval: int, lo: int = 50, hi: int = 250) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, (split, n) in enumerate((("train", n_train), ("validation", n_eval), ("test", n_eval))):
+        synthetic_proteins(n, lo, hi, seed=i).to_csv(folder / f"{split}.csv", index=False)
+    return folder
+
+
+def config(data_dir: Path, model_dir: Path, runs: Path, method: str, mode: str, budget: int, epochs: int):
+    from venus_core.config import RunConfig
+
+    values: dict[str, Any] = dict(
+        dataset=str(data_dir),
+        plm_model=str(model_dir),
+        training_method=method,
+        problem_type="single_label_classification",
+        num_labels=N_LABELS,
+        metrics="accuracy",
+        monitor="accuracy",
+        monitor_strategy="max",
+        max_seq_len=1022,
+        batch_mode=mode,
+        num_workers=0,
+        device="cpu",
+        learning_rate=5e-4,
+        patience=10**6,
+        seed=42,
+        num_epochs=epochs,
+        output_dir=str(runs),
+    )
+    values["batch_size" if mode == "size" else "batch_token"] = budget
+    return RunConfig().with_values(**values)
+
+
+def largest_batch(lengths: np.ndarray, cfg, epochs: int) -> tuple[int, int]:
+    """(padded tokens, longest sequence) of the largest training batch of the run's epochs."""
+    from venus_core.batching import make_batches
+
+    best = (0, 0)
+    for epoch in range(epochs):
+        b = cfg.batch
+        for idx in make_batches(
+            lengths, mode=b.batch_mode, batch_size=b.batch_size, batch_token=b.batch_token,
+            shuffle=True, seed=cfg.train.seed, epoch=epoch,
+        ):  # fmt: skip
+            longest = int(lengths[idx].max())
+            best = max(best, (longest * len(idx), longest))
+    return best
+
+
+def estimate_mb(
+    rss_before_mb: float, shape: Shape, row: dict[str, Any], method: str, tokens: tuple[int, int]
+) -> float:
+    from venus_core import memory
+
+    stats = row.get("model_stats") or {}
+    fixed = memory.training_bytes(stats.get("total_params", 0), stats.get("trainable_params", 0))["total"]
+    act = memory.activation_bytes(
+        tokens[0],
+        tokens[1],
+        n_layers=shape.n_layers,
+        hidden=shape.hidden,
+        intermediate=shape.intermediate,
+        n_heads=shape.n_heads,
+        precision="bf16" if row.get("precision", "").startswith("bf16") else "fp32",
+        lora=method == "plm-lora",
+    )
+    return rss_before_mb + (fixed + act) / 2**20
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="fewer proteins, 1 epoch")
+    ap.add_argument("--out", default=str(OUT))
+    ap.add_argument("--methods", default="full,plm-lora")
+    args = ap.parse_args(argv)
+    n_train, epochs = (160, 1) if args.quick else (480, 2)
+    work = Path(tempfile.mkdtemp(prefix="venus-token-batches-"))
+    rows = []
+    try:
+        data_dir = write_dataset(work / "data", n_train, 16)
+        model_dir = build_random_esm2_8m(work / "model")
+        shape = Shape.from_model_dir(model_dir)
+        lengths = pd.read_csv(data_dir / "train.csv")["aa_seq"].str.len().to_numpy() + 2  # <cls>, <eos>
+        import peft  # noqa: F401  (what train() imports on its first call belongs to every row's baseline)
+        import transformers  # noqa: F401
+
+        import venus_core.train  # noqa: F401
+
+        rss = PeakRss()
+        for method in args.methods.split(","):
+            for mode, budget in BUDGETS:
+                cfg = config(data_dir, model_dir, work / "runs", method, mode, budget, epochs)
+                c0, t0 = _cpu_seconds(), time.perf_counter()
+                row = run_ours(cfg, rss)
+                row["cpu_share"] = _cpu_share(_cpu_seconds() - c0, time.perf_counter() - t0)
+                tokens = largest_batch(lengths, cfg, epochs)
+                last = row["epochs"][-1] if row.get("epochs") else {}
+                row.update(
+                    method=method,
+                    batch=f"{budget} seqs" if mode == "size" else f"{budget} tokens",
+                    largest_batch_tokens=tokens[0],
+                    residues_per_s=last.get("train_residues_per_s"),
+                    estimate_mb=estimate_mb(row["rss_before_mb"], shape, row, method, tokens),
+                )
+                flops = training_flops(lengths.tolist(), shape, method, N_LABELS)
+                row["train_gflops_per_s"] = (
+                    flops / (lengths.sum() - 2 * len(lengths)) * (row["residues_per_s"] or 0) / 1e9
+                )
+                rows.append(row)
+                print(_line(row), flush=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(
+        json.dumps({"rows": rows, "epochs": epochs, "n_train": n_train}, indent=1, default=str)
+    )
+    return 0 if all(r.get("status") == "completed" for r in rows) else 1
+
+
+def _line(r: dict[str, Any]) -> str:
+    ratio = r["peak_rss_mb"] / r["estimate_mb"]
+    rps = r["residues_per_s"] or 0
+    return (
+        f"{r['method']:9s} {r['batch']:>13s} {r.get('precision', '?'):>10s} res/s {rps:7,.0f}"
+        f"  GFLOP/s {r['train_gflops_per_s']:6.1f}  peak {r['peak_rss_mb']:6,.0f} MB"
+        f"  estimate {r['estimate_mb']:6,.0f} MB  peak/est {ratio:4.2f}"
+        f"  largest batch {r['largest_batch_tokens']:,} tokens  CPU {r['cpu_share']:.0%}"
+    )
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
