@@ -131,6 +131,19 @@ class Eta:
         return float((self.cumulative[-1] - spent) * (now - self.t0) / spent)
 
 
+def _check_projection(projection: str) -> None:
+    if projection not in PROJECTIONS:
+        raise VenusError(
+            N_("Unknown projection '{projection}'; choose one of {projections}.").format(
+                projection=projection, projections=", ".join(PROJECTIONS)
+            )
+        )
+    if projection == "umap" and not umap_available():
+        raise VenusError(
+            N_("UMAP needs the umap-learn package (pip install umap-learn); PCA works without it.")
+        )
+
+
 def compute(
     task: Any,
     cfg: RunConfig,
@@ -147,16 +160,7 @@ def compute(
     from venus_core.modeling import build_model, load_pretrained
     from venus_core.pipeline import encode_frame, frozen_pass
 
-    if request.projection not in PROJECTIONS:
-        raise VenusError(
-            N_("Unknown projection '{projection}'; choose one of {projections}.").format(
-                projection=request.projection, projections=", ".join(PROJECTIONS)
-            )
-        )
-    if request.projection == "umap" and not umap_available():
-        raise VenusError(
-            N_("UMAP needs the umap-learn package (pip install umap-learn); PCA works without it.")
-        )
+    _check_projection(request.projection)
     t0 = time.monotonic()
     cfg = map_config(cfg, task)
     sizes = {s: len(df) for s, df in task.splits.items()}
