@@ -77,7 +77,7 @@ def test_every_page_renders(page, server):
         shot(page, name)
     goto_nav(page, "Dataset")
     page.get_by_role("button", name="Preview Dataset").click()
-    page.get_by_text("Train sequences").wait_for()
+    page.get_by_text("Train sequences", exact=True).wait_for()
     wait_idle(page)
     # lengths, labels, and the leakage histogram (the toy data comes with its splits)
     assert len(wait_charts(page, 3)) == 3

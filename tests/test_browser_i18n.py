@@ -14,7 +14,7 @@ import re
 import urllib.parse
 
 import pytest
-from browser_support import BROWSER_MARKS, goto_nav, open_page, shot, wait_idle, wait_text
+from browser_support import BROWSER_MARKS, SHOTS, goto_nav, open_page, shot, wait_idle, wait_text
 
 from ui import i18n
 from venus_core import datasets, methods, models, vocab
@@ -28,11 +28,24 @@ TITLES = {
     "zh": dict(home="首页", dataset="数据集", model="模型与方法", train="训练", results="结果"),
 }
 TABS = {"en": ["Test Results", "Compare Runs", "Predict"], "zh": ["测试结果", "比较训练", "预测"]}
+# The Dataset page's Explore section: its title, its tabs and the button that computes the map.
+EXPLORE = {
+    "en": ("Explore", ["Browse", "Split shift", "Embedding map"], "Compute map"),
+    "zh": ("探索", ["浏览", "子集差异", "嵌入图"], "计算嵌入图"),
+}
 
 # -- what may stay English on a Chinese page ---------------------------------------------------------
 
 # Names that are not words to translate: products, formats, proteins' data sets, the brand.
-PHRASES = ("Venus Fine-tune", "Hugging Face", "JSON lines", "Weights & Biases", "Smith-Waterman", "English")
+PHRASES = (
+    "Venus Fine-tune",
+    "Hugging Face",
+    "JSON lines",
+    "Weights & Biases",
+    "Smith-Waterman",
+    "Kolmogorov-Smirnov",
+    "English",
+)
 NAMES = {
     "hub",
     "LoRA",
@@ -141,6 +154,31 @@ def no_exception(page) -> None:
     assert page.locator("[data-testid=stException]").count() == 0
 
 
+def explore_views(page, lang: str, allowed: set[str]) -> None:
+    """Each view of Explore (after Preview Dataset), the embedding map computed."""
+    title, tabs, compute = EXPLORE[lang]
+    page.get_by_role("heading", name=title).wait_for()
+    for i, tab in enumerate(tabs, 1):
+        page.get_by_role("tab", name=tab, exact=True).click()
+        wait_idle(page)
+        if tab == tabs[-1]:  # computed once per server: the other language finds it done
+            button = page.get_by_role("button", name=compute)
+            plot = page.locator("[role=tabpanel]:visible .js-plotly-plot")
+            button.or_(plot).first.wait_for()
+            if button.count():
+                button.click()
+            plot.first.wait_for(timeout=120_000)
+            wait_idle(page)
+        page.wait_for_timeout(500)
+        no_exception(page)
+        SHOTS.mkdir(parents=True, exist_ok=True)  # the view itself: it lies below the page's first screen
+        page.locator("[role=tabpanel]:visible").last.screenshot(
+            path=str(SHOTS / f"i18n_{lang}_explore_{i}.png")
+        )
+        if lang == "zh":
+            check_chinese(page, f"dataset (Explore: {tab})", allowed)
+
+
 def test_browser_language_is_the_first_language(browser, server):
     """A browser set to Chinese opens the dashboard in Chinese; nothing is saved until a choice."""
     context = browser.new_context(viewport={"width": 1400, "height": 1400}, locale="zh-CN")
@@ -197,7 +235,9 @@ def test_every_page_in_both_languages(page, server, run_link, lang):
         wait_idle(page)
         if key == "dataset":
             page.get_by_role("button", name="预览数据集" if lang == "zh" else "Preview Dataset").click()
-            page.get_by_text("训练集序列数" if lang == "zh" else "Train sequences").wait_for(timeout=120_000)
+            page.get_by_text("训练集序列数" if lang == "zh" else "Train sequences", exact=True).wait_for(
+                timeout=120_000
+            )
             page.locator(".js-plotly-plot").first.wait_for()
         if key == "results":
             page.locator(".js-plotly-plot").first.wait_for()
@@ -205,6 +245,8 @@ def test_every_page_in_both_languages(page, server, run_link, lang):
         shot(page, f"i18n_{lang}_{key}")
         if lang == "zh":
             check_chinese(page, key, allowed)
+        if key == "dataset":
+            explore_views(page, lang, allowed)
         if key == "results":  # the other tabs: test results (confusion matrix, ROC), compare, predict
             for i, tab in enumerate(TABS[lang], 2):
                 page.get_by_role("tab", name=tab).click()

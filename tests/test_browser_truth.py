@@ -155,7 +155,7 @@ def test_columns_are_chosen_from_the_file_and_problems_said_once(page, server, t
     expect(page.get_by_role("combobox", name="Sequence column")).to_have_value("sequence")
     expect(page.get_by_role("combobox", name="Label column")).to_have_value("y")
     page.get_by_role("button", name="Preview Dataset").click()
-    page.get_by_text("Train sequences").wait_for()
+    page.get_by_text("Train sequences", exact=True).wait_for()
     wait_idle(page)
     errors = (
         page.locator("[data-testid=stMetric]")

@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from ui import charts, explore_charts, keys, state
+from ui import charts, explore_charts, i18n, keys, state
+from ui.i18n import N_, _, tr
 from ui.leakage import same_data
 from ui.widgets import show_error
 from venus_core import explore, split_shift
@@ -25,8 +26,8 @@ from venus_core.embedding_map import MapJobs
 from venus_core.errors import VenusError
 from venus_core.explore import Explorer, Query
 
-VIEWS = ("Browse", "Split shift", "Embedding map")
-SORT_NAMES = {"row": "file order", "length": "length", "label": "label", "id": "id"}
+VIEWS = (N_("Browse"), N_("Split shift"), N_("Embedding map"))
+SORT_NAMES = {"row": N_("file order"), "length": N_("length"), "label": N_("label"), "id": N_("id")}
 
 
 @st.cache_resource
@@ -53,15 +54,15 @@ def render(report: Any) -> None:
     held = st.session_state.get(keys.EXPLORE_DATA)
     if held is None or not same_data(held[0], state.cfg().data):
         if not report.errors:
-            st.caption("Press Preview Dataset again to browse and explore this data.")
+            st.caption(_("Press Preview Dataset again to browse and explore this data."))
         return
     _section(held[1], held[2], report)
 
 
 @st.fragment
 def _section(ex: Explorer, task: Any, report: Any) -> None:
-    st.subheader("Explore")
-    tabs = st.tabs(list(VIEWS), key=keys.EXPLORE_TAB, on_change="rerun")
+    st.subheader(_("Explore"))
+    tabs = st.tabs([_(v) for v in VIEWS], key=keys.EXPLORE_TAB, on_change="rerun")
     for tab, view in zip(tabs, (browse, shift, embedding), strict=True):
         if tab.open is not False:  # only the open tab is computed and sent
             with tab:
@@ -73,38 +74,42 @@ def _section(ex: Explorer, task: Any, report: Any) -> None:
 
 def _query(ex: Explorer) -> Query:
     c1, c2, c3 = st.columns([1, 3, 2])
-    split = c1.selectbox("Split", ex.splits, key=keys.EXPLORE_SPLIT)
+    split = c1.selectbox(_("Split"), ex.splits, key=keys.EXPLORE_SPLIT, format_func=i18n.now(tr))
     search = c2.text_input(
-        "Search",
+        _("Search"),
         key=keys.EXPLORE_SEARCH,
-        placeholder="id, row, subsequence (KKLL) or motif (N[^P][ST], C-x(2)-C)",
-        help="An id (the file's row number, or its id column), a subsequence, a regular expression "
-        "or a PROSITE pattern. Press Enter to search.",
+        placeholder=_("id, row, subsequence (KKLL) or motif (N[^P][ST], C-x(2)-C)"),
+        help=_(
+            "An id (the file's row number, or its id column), a subsequence, a regular expression "
+            "or a PROSITE pattern. Press Enter to search."
+        ),
     )
     labels, values = (), None
     if ex.problem_type == "regression":
         bounds = ex.value_bounds()
         if bounds and bounds[1] > bounds[0]:
-            values = c3.slider("Label range", bounds[0], bounds[1], bounds, key=keys.EXPLORE_VALUES)
+            values = c3.slider(_("Label range"), bounds[0], bounds[1], bounds, key=keys.EXPLORE_VALUES)
     else:
         labels = tuple(
             c3.multiselect(
-                "Labels",
+                _("Labels"),
                 ex.classes(),
                 key=keys.EXPLORE_LABELS,
                 format_func=ex.class_name,
-                placeholder="all labels",
+                placeholder=_("all labels"),
             )
         )
     c4, c5, c6 = st.columns([3, 1, 1], vertical_alignment="bottom")
     lo, hi = ex.length_bounds()
     length = None
     if hi > lo:
-        length = c4.slider("Length (residues)", lo, hi, (lo, hi), key=keys.EXPLORE_LENGTH)
+        length = c4.slider(_("Length (residues)"), lo, hi, (lo, hi), key=keys.EXPLORE_LENGTH)
         length = None if tuple(length) == (lo, hi) else tuple(length)
     sorts = [s for s in explore.SORTS if s != "id" or ex.has_ids]
-    sort = c5.selectbox("Sort by", sorts, key=keys.EXPLORE_SORT, format_func=SORT_NAMES.get)
-    descending = c6.toggle("Descending", key=keys.EXPLORE_DESCENDING)
+    sort = c5.selectbox(
+        _("Sort by"), sorts, key=keys.EXPLORE_SORT, format_func=i18n.now(lambda s: _(SORT_NAMES[s]))
+    )
+    descending = c6.toggle(_("Descending"), key=keys.EXPLORE_DESCENDING)
     values = None if values is None or tuple(values) == bounds else tuple(values)
     return Query(split, search, labels, values, length, sort, descending)
 
@@ -122,20 +127,28 @@ def browse(ex: Explorer, task: Any, report: Any) -> None:
     total = len(ex.table(query.split))
     pages = matches.pages()
     c1, c2, c3 = st.columns([4, 1, 1], vertical_alignment="bottom")
-    found = f" ({matches.search_kind})" if matches.search_kind else ""
-    c1.markdown(f"**{len(matches):,}** of {total:,} {query.split} sequences match{found}.")
+    said = _("**{n:,}** of {total:,} {split} sequences match.").format(
+        n=len(matches), total=total, split=tr(query.split)
+    )
+    if matches.search_kind:
+        said = _("{matches} ({kind})").format(matches=said, kind=tr(matches.search_kind))
+    c1.markdown(said)
     page_no = c2.number_input(
-        f"Page (of {pages:,})", min_value=1, max_value=pages, step=1, key=keys.EXPLORE_PAGE
+        _("Page (of {pages:,})").format(pages=pages),
+        min_value=1,
+        max_value=pages,
+        step=1,
+        key=keys.EXPLORE_PAGE,
     )
     c3.download_button(
-        "Matching rows",
+        _("Matching rows"),
         data=lambda: ex.rows_csv(matches),
         file_name=f"{query.split}-rows.csv",
         mime="text/csv",
         icon=":material/download:",
         on_click="ignore",
         key="explore_rows_csv",
-        help="Every matching row (all pages), whole sequences, as CSV.",
+        help=_("Every matching row (all pages), whole sequences, as CSV."),
     )
     rows = ex.page(matches, int(page_no))
     signature = abs(hash((query, int(page_no)))) % 10**12
@@ -148,16 +161,18 @@ def browse(ex: Explorer, task: Any, report: Any) -> None:
         width="stretch",
         column_order=[c for c in rows.columns if c != "position"],
         column_config={
-            "row": st.column_config.NumberColumn("Row", help="Row in the source file", format="%d"),
-            "id": st.column_config.TextColumn("Id"),
-            "length": st.column_config.NumberColumn("Length", format="%d"),
-            "label": st.column_config.TextColumn("Label"),
-            "sequence": st.column_config.TextColumn("Sequence", width="large"),
+            "row": st.column_config.NumberColumn(_("Row"), help=_("Row in the source file"), format="%d"),
+            "id": st.column_config.TextColumn(_("Id")),
+            "length": st.column_config.NumberColumn(_("Length"), format="%d"),
+            "label": st.column_config.TextColumn(_("Label")),
+            "sequence": st.column_config.TextColumn(_("Sequence"), width="large"),
         },
     )
     chosen = event.selection.rows if event is not None else []
     if not chosen:
-        st.caption(f"{explore.PAGE_SIZE} rows per page. Select a row to see its whole sequence.")
+        st.caption(
+            _("{n} rows per page. Select a row to see its whole sequence.").format(n=explore.PAGE_SIZE)
+        )
         return
     _record(ex.record(query.split, int(rows["position"].iloc[chosen[0]]), matches.pattern))
 
@@ -165,13 +180,14 @@ def browse(ex: Explorer, task: Any, report: Any) -> None:
 def _record(rec: dict[str, Any]) -> None:
     with st.container(border=True):
         st.markdown(
-            f"**{rec['id']}** · {rec['split']} row {rec['row']} · {rec['length']:,} residues · "
-            f"label **{rec['label']}**"
+            _("**{id}** · {split} row {row} · {length:,} residues · label **{label}**").format(
+                id=rec["id"], split=tr(rec["split"]), row=rec["row"], length=rec["length"], label=rec["label"]
+            )
         )
         hits = rec.get("hits")
         if hits:
             shown = ", ".join(f"{h:,}" for h in hits[:20]) + (" …" if len(hits) > 20 else "")
-            st.caption(f"The search matches at residue {shown}.")
+            st.caption(_("The search matches at residue {residues}.").format(residues=shown))
         st.code(rec["aa_seq"], language=None, wrap_lines=True)
 
 
@@ -180,21 +196,21 @@ def _record(rec: dict[str, Any]) -> None:
 
 def _csv(frame: pd.DataFrame, name: str, index: bool = False) -> None:
     st.download_button(
-        "CSV",
+        _("CSV"),
         data=frame.to_csv(index=index),
         file_name=f"{name}.csv",
         mime="text/csv",
         icon=":material/download:",
         on_click="ignore",
         key=f"csv-{name}",
-        help="The numbers of this chart as CSV (the chart's toolbar saves a PNG).",
+        help=_("The numbers of this chart as CSV (the chart's toolbar saves a PNG)."),
     )
 
 
 def _shown(table: pd.DataFrame) -> pd.DataFrame:
     """The summary as text: numbers rounded, "—" where a comparison does not apply (train against
     itself), not the grid's grey "None"."""
-    digits = {"median length": 0, "mean length": 1, "sequences": 0}
+    digits = {N_("median length"): 0, N_("mean length"): 1, N_("sequences"): 0}
 
     def cell(value: Any, column: str) -> str:
         if value is None or (isinstance(value, float) and np.isnan(value)):
@@ -202,21 +218,27 @@ def _shown(table: pd.DataFrame) -> pd.DataFrame:
         d = digits.get(column, 0 if "identical" in column else 3)
         return f"{value:,.{d}f}"
 
+    # The headers and split names in the session's language (the CSV download keeps them English).
     return pd.DataFrame(
-        {c: table[c] if c == "split" else [cell(v, c) for v in table[c]] for c in table.columns}
+        {
+            tr(c): [tr(v) for v in table[c]] if c == "split" else [cell(v, c) for v in table[c]]
+            for c in table.columns
+        }
     )
 
 
 def shift(ex: Explorer, task: Any, report: Any) -> None:
     leak = (report.stats or {}).get("leakage")
     table = split_shift.summary(ex, leak)
-    st.markdown("**Each split against train**")
+    st.markdown(_("**Each split against train**"))
     st.dataframe(_shown(table), hide_index=True, width="stretch")
     st.caption(
-        "Distances to train: length KS = the largest gap between the two length distributions "
-        "(Kolmogorov-Smirnov statistic); label and composition distance = the share of the "
-        "distribution that would have to move to match train (total variation). 0 means the same, "
-        "1 disjoint; above ~0.1 the split differs noticeably."
+        _(
+            "Distances to train: length KS = the largest gap between the two length distributions "
+            "(Kolmogorov-Smirnov statistic); label and composition distance = the share of the "
+            "distribution that would have to move to match train (total variation). 0 means the same, "
+            "1 disjoint; above ~0.1 the split differs noticeably."
+        )
     )
     _csv(table, "split-summary")
     c1, c2 = st.columns(2)
@@ -252,7 +274,9 @@ def shift(ex: Explorer, task: Any, report: Any) -> None:
         ]
         _csv(pd.DataFrame(rows), "identity-to-train")
     else:
-        st.caption("Homology leakage: not computed (turn on the leakage report under Splits and homology).")
+        st.caption(
+            _("Homology leakage: not computed (turn on the leakage report under Splits and homology).")
+        )
 
 
 # -- Embedding map ---------------------------------------------------------------------------------

@@ -8,6 +8,8 @@ import plotly.graph_objects as go
 from plotly.colors import qualitative
 
 from ui.charts import COLORS, HEIGHT, _layout
+from ui.i18n import _, tr
+from venus_core.split_shift import OTHER
 
 # Plotly's toolbar saves a PNG; this names the file and doubles its resolution.
 TOOLBAR = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
@@ -33,16 +35,19 @@ def length_shift(bins) -> go.Figure:
             x=centers,
             y=bins[split].round(3).tolist(),
             width=width,
-            name=split,
+            name=tr(split),
             opacity=0.55,
             marker_color=split_color(i),
             customdata=bins[["start", "end"]].to_numpy(),
-            hovertemplate="%{customdata[0]}-%{customdata[1]} residues: %{y:.2f}%<extra>" + split + "</extra>",
+            hovertemplate=_("%{customdata[0]}-%{customdata[1]} residues: %{y:.2f}%")
+            + "<extra>"
+            + tr(split)
+            + "</extra>",
         )
     fig.update_layout(barmode="overlay")
-    fig.update_xaxes(title_text="Sequence length (residues)")
-    fig.update_yaxes(title_text="Share of the split's sequences (%)")
-    return _layout(fig, "Length distribution per split")
+    fig.update_xaxes(title_text=_("Sequence length (residues)"))
+    fig.update_yaxes(title_text=_("Share of the split's sequences (%)"))
+    return _layout(fig, _("Length distribution per split"))
 
 
 def label_shift(shares, regression: bool) -> go.Figure:
@@ -54,31 +59,35 @@ def label_shift(shares, regression: bool) -> go.Figure:
         centers = ((shares["start"] + shares["end"]) / 2).tolist()
         width = float((shares["end"] - shares["start"]).iloc[0]) if len(shares) else 1.0
         for i, split in enumerate(splits):
-            fig.add_bar(x=centers, y=shares[split].round(3).tolist(), width=width, opacity=0.55, name=split)
+            fig.add_bar(
+                x=centers, y=shares[split].round(3).tolist(), width=width, opacity=0.55, name=tr(split)
+            )
             fig.data[-1].marker.color = split_color(i)
         fig.update_layout(barmode="overlay")
-        fig.update_xaxes(title_text="Label value")
-        fig.update_yaxes(title_text="Share of the split's sequences (%)")
-        return _layout(fig, "Label distribution per split")
+        fig.update_xaxes(title_text=_("Label value"))
+        fig.update_yaxes(title_text=_("Share of the split's sequences (%)"))
+        return _layout(fig, _("Label distribution per split"))
     names = [str(n) for n in shares["name"]]
     for i, split in enumerate(splits):
         fig.add_bar(
             y=names,
             x=shares[split].round(3).tolist(),
-            name=split,
+            name=tr(split),
             orientation="h",
             marker_color=split_color(i),
-            hovertemplate="%{y}: %{x:.2f}%<extra>" + split + "</extra>",
+            hovertemplate="%{y}: %{x:.2f}%<extra>" + tr(split) + "</extra>",
         )
     fig.update_layout(barmode="group")
-    fig.update_xaxes(title_text="Share of the split's sequences (%)")
+    fig.update_xaxes(title_text=_("Share of the split's sequences (%)"))
     fig.update_yaxes(
         type="category",
         autorange="reversed",
         tickvals=names,
         ticktext=[_short(n) for n in names],
     )
-    fig = _layout(fig, "Label distribution per split", height=max(HEIGHT, 90 + 14 * len(splits) * len(names)))
+    fig = _layout(
+        fig, _("Label distribution per split"), height=max(HEIGHT, 90 + 14 * len(splits) * len(names))
+    )
     fig.update_layout(hovermode="closest")
     return fig
 
@@ -95,28 +104,28 @@ def composition_heatmap(comp) -> go.Figure:
     fig = go.Figure(
         go.Heatmap(
             z=z.round(3).tolist(),
-            x=list(comp.columns),
-            y=list(comp.index),
+            x=[tr(c) if c == OTHER else c for c in comp.columns],  # amino acids, and other
+            y=[tr(s) for s in comp.index],
             text=[[f"{v:.1f}" for v in row] for row in z],
             texttemplate="%{text}",
             customdata=(z - base).round(3).tolist(),
-            hovertemplate="%{y}, %{x}: %{z:.2f}% of residues (%{customdata:+.2f} points vs train)"
-            "<extra></extra>",
+            hovertemplate=_("%{y}, %{x}: %{z:.2f}% of residues (%{customdata:+.2f} points vs train)")
+            + "<extra></extra>",
             colorscale="Blues",
             colorbar={"title": {"text": "%"}},
         )
     )
     fig.update_yaxes(autorange="reversed")
-    fig.update_xaxes(title_text="Amino acid", type="category")
+    fig.update_xaxes(title_text=_("Amino acid"), type="category")
     fig.update_layout(hovermode="closest")
-    return _layout(fig, "Amino-acid composition (% of residues)", height=220 + 30 * len(comp))
+    return _layout(fig, _("Amino-acid composition (% of residues)"), height=220 + 30 * len(comp))
 
 
 def embedding_scatter(points, axes: tuple[str, str], colour: str, regression: bool) -> go.Figure:
     """One marker per protein; ``points`` has x, y, split, id, length, label (+ value when
     regression). ``colour``: "label" or "split"; regression labels get a continuous scale."""
     fig = go.Figure()
-    hover = (
+    hover = _(
         "<b>%{customdata[0]}</b><br>%{customdata[1]} · %{customdata[2]} residues<br>label %{customdata[3]}"
     )
     custom = ["id", "split", "length", "label"]
@@ -125,7 +134,7 @@ def embedding_scatter(points, axes: tuple[str, str], colour: str, regression: bo
             x=points["x"].tolist(),
             y=points["y"].tolist(),
             mode="markers",
-            name="proteins",
+            name=_("proteins"),
             customdata=points[custom].to_numpy().tolist(),
             hovertemplate=hover + "<extra></extra>",
             marker={
@@ -133,7 +142,7 @@ def embedding_scatter(points, axes: tuple[str, str], colour: str, regression: bo
                 "color": points["value"].tolist(),
                 "colorscale": "Viridis",
                 "showscale": True,
-                "colorbar": {"title": {"text": "label"}},
+                "colorbar": {"title": {"text": _("label")}},
                 "opacity": 0.8,
             },
         )
@@ -153,8 +162,8 @@ def embedding_scatter(points, axes: tuple[str, str], colour: str, regression: bo
                     "color": split_color(i) if colour == "split" else _category_color(i),
                 },
             )
-    fig.update_xaxes(title_text=axes[0], zeroline=False)
-    fig.update_yaxes(title_text=axes[1], zeroline=False)
+    fig.update_xaxes(title_text=tr(axes[0]), zeroline=False)
+    fig.update_yaxes(title_text=tr(axes[1]), zeroline=False)
     fig = _layout(fig, None, height=max(HEIGHT, 560))
     fig.update_layout(
         hovermode="closest",
@@ -164,7 +173,7 @@ def embedding_scatter(points, axes: tuple[str, str], colour: str, regression: bo
             "y": 0.9,  # below Plotly's toolbar, which would hide the first entry
             "x": 1.02,
             "xanchor": "left",
-            "title": {"text": colour},
+            "title": {"text": tr(colour)},
         },
     )
     return fig
@@ -174,13 +183,13 @@ def _groups(points, colour: str) -> list[tuple[str, object]]:
     """(name, rows) per colour group: splits in order, labels by size (rarest ones as "other")."""
     col = "split" if colour == "split" else "label"
     if col == "split":
-        return [(s, points[points["split"] == s]) for s in dict.fromkeys(points["split"])]
+        return [(tr(s), points[points["split"] == s]) for s in dict.fromkeys(points["split"])]
     counts = points["label"].value_counts()
     if len(counts) <= MAX_COLOUR_GROUPS:
         return [(str(k), points[points["label"] == k]) for k in sorted(counts.index, key=_label_order)]
     kept = list(counts.index[: MAX_COLOUR_GROUPS - 1])
     out = [(str(k), points[points["label"] == k]) for k in sorted(kept, key=_label_order)]
-    return [*out, ("other", points[~points["label"].isin(kept)])]
+    return [*out, (_("other"), points[~points["label"].isin(kept)])]
 
 
 def _label_order(label: str) -> tuple:

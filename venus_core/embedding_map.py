@@ -31,6 +31,7 @@ import pandas as pd
 
 from venus_core.config import RunConfig
 from venus_core.errors import VenusError
+from venus_core.i18n import N_
 
 DEFAULT_POINTS = 2_000
 POINT_CHOICES = (500, 1_000, 2_000, 5_000, 10_000, 20_000)
@@ -130,6 +131,19 @@ class Eta:
         return float((self.cumulative[-1] - spent) * (now - self.t0) / spent)
 
 
+def _check_projection(projection: str) -> None:
+    if projection not in PROJECTIONS:
+        raise VenusError(
+            N_("Unknown projection '{projection}'; choose one of {projections}.").format(
+                projection=projection, projections=", ".join(PROJECTIONS)
+            )
+        )
+    if projection == "umap" and not umap_available():
+        raise VenusError(
+            N_("UMAP needs the umap-learn package (pip install umap-learn); PCA works without it.")
+        )
+
+
 def compute(
     task: Any,
     cfg: RunConfig,
@@ -146,12 +160,7 @@ def compute(
     from venus_core.modeling import build_model, load_pretrained
     from venus_core.pipeline import encode_frame, frozen_pass
 
-    if request.projection not in PROJECTIONS:
-        raise VenusError(
-            f"Unknown projection '{request.projection}'; choose one of {', '.join(PROJECTIONS)}."
-        )
-    if request.projection == "umap" and not umap_available():
-        raise VenusError("UMAP needs the umap-learn package (pip install umap-learn); PCA works without it.")
+    _check_projection(request.projection)
     t0 = time.monotonic()
     cfg = map_config(cfg, task)
     sizes = {s: len(df) for s, df in task.splits.items()}
@@ -159,14 +168,18 @@ def compute(
     embedded = {s: np.arange(k) for s, k in sizes.items()} if request.whole else plotted
     embedded = {s: p for s, p in embedded.items() if len(p)}
     device = pick_device(cfg.train.device)
-    progress(Progress("Loading the model"))
+    progress(Progress(N_("Loading the model")))
     loaded = load_pretrained(cfg, device)
     splits = {}
     n_embedded = sum(len(p) for p in embedded.values())
     for s, pos in embedded.items():
         if stop():
             return None
-        progress(Progress(f"Tokenising {s}", sum(len(splits[k]) for k in splits), n_embedded))
+        progress(
+            Progress(
+                N_("Tokenising {split}").format(split=s), sum(len(splits[k]) for k in splits), n_embedded
+            )
+        )
         frame = task.splits[s] if len(pos) == sizes[s] else task.splits[s].iloc[pos].reset_index(drop=True)
         splits[s] = encode_frame(frame, loaded.tokenizer, cfg, None)
     model = build_model(cfg, device, 1, loaded).model
@@ -177,7 +190,7 @@ def compute(
 
     def on_batch(done: int, total: int) -> None:
         batches[0] += 1
-        progress(Progress("Embedding", done, total, time.monotonic() - stage_t0, eta(done)))
+        progress(Progress(N_("Embedding"), done, total, time.monotonic() - stage_t0, eta(done)))
 
     eta(0)
     features = embedding_cache.build(
@@ -188,7 +201,7 @@ def compute(
     del model, loaded
     if device.type == "cuda":
         torch.cuda.empty_cache()
-    progress(Progress("Projecting", n_embedded, n_embedded))
+    progress(Progress(N_("Projecting"), n_embedded, n_embedded))
     vectors = {s: f.pooled.numpy() for s, f in features.items()}
     points, axes = _project(vectors, embedded, plotted, request.projection, cfg.train.seed)
     return MapResult(
@@ -245,7 +258,8 @@ def _pca(fit_on: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, tuple[str, str]
     if k < 2:
         xy = np.hstack([xy, np.zeros((len(x), 1))])
     share = list(pca.explained_variance_ratio_) + [0.0]
-    return xy, (f"PC1 ({share[0]:.1%} of variance)", f"PC2 ({share[1]:.1%} of variance)")
+    pc = N_("{axis} ({share:.1%} of variance)")
+    return xy, (pc.format(axis="PC1", share=share[0]), pc.format(axis="PC2", share=share[1]))
 
 
 @dataclass
@@ -255,7 +269,7 @@ class MapJob:
 
     key: Any
     run: Callable[[Callable[[], bool], Callable[[Progress], None]], MapResult | None]
-    progress: Progress = field(default_factory=lambda: Progress("Starting"))
+    progress: Progress = field(default_factory=lambda: Progress(N_("Starting")))
     result: MapResult | None = None
     error: str | None = None
     stopped: bool = False
@@ -315,7 +329,7 @@ class MapJobs:
         with self._lock:
             busy = next((j for j in self._jobs.values() if j.is_alive()), None)
             if busy is not None:
-                raise VenusError("Another embedding map is being computed; wait for it or stop it first.")
+                raise VenusError(N_("Another embedding map is being computed; wait for it or stop it first."))
             self._jobs.pop(key, None)
             while len(self._jobs) >= self.KEEP:
                 self._jobs.pop(next(iter(self._jobs)))

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from venus_core.errors import VenusError
+from venus_core.i18n import N_
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
@@ -115,7 +116,11 @@ class Explorer:
         then ``value`` (regression), ``class`` (single-label) or ``classes`` (multi-label: a tuple
         of class indices), and ``aa_seq``."""
         if split not in self._tables:
-            raise VenusError(f"No split '{split}' in this dataset; it has {', '.join(self.splits)}.")
+            raise VenusError(
+                N_("No split '{split}' in this dataset; it has {splits}.").format(
+                    split=split, splits=", ".join(self.splits)
+                )
+            )
         return self._tables[split]
 
     def has_classes(self, split: str, wanted: set[int]) -> np.ndarray:
@@ -198,21 +203,25 @@ class Explorer:
             found = t["row"].to_numpy() == int(text)
             if self.has_ids:
                 found |= _contains(ids, text, keep, case=False)
-            return "row or id", None, found
+            return N_("row or id"), None, found
         if _SUBSEQ.fullmatch(text):
             found = _contains(seqs, text.upper(), keep)
             if self.has_ids:
                 found |= _contains(ids, text, keep, case=False)
-            return "id or subsequence", re.compile(re.escape(text.upper())), found
+            return N_("id or subsequence"), re.compile(re.escape(text.upper())), found
         motif = motif_regex(text)
         if motif is not None:
-            return "motif", motif, _contains(seqs, motif, keep)
+            return N_("motif"), motif, _contains(seqs, motif, keep)
         return "id", None, _contains(ids, text, keep, case=False)
 
     @staticmethod
     def _sorted(t: pd.DataFrame, positions: np.ndarray, sort: str, descending: bool) -> np.ndarray:
         if sort not in SORTS:
-            raise VenusError(f"Cannot sort by '{sort}'; choose one of {', '.join(SORTS)}.")
+            raise VenusError(
+                N_("Cannot sort by '{sort}'; choose one of {sorts}.").format(
+                    sort=sort, sorts=", ".join(SORTS)
+                )
+            )
         if sort == "row" or not len(positions):
             return positions[::-1] if descending else positions
         if sort == "length":
@@ -311,8 +320,10 @@ def motif_regex(text: str) -> re.Pattern | None:
         return re.compile(text, re.IGNORECASE)  # sequences are upper-case; n[^p][st] means N[^P][ST]
     except re.error as e:
         raise VenusError(
-            f"The search '{text}' is not a valid pattern ({e}). Use a subsequence (KKLL), a regular "
-            "expression (N[^P][ST][^P]) or a PROSITE pattern (C-x(2)-C)."
+            N_(
+                "The search '{text}' is not a valid pattern ({error}). Use a subsequence (KKLL), a regular "
+                "expression (N[^P][ST][^P]) or a PROSITE pattern (C-x(2)-C)."
+            ).format(text=text, error=e)
         ) from e
 
 

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from venus_core.explore import Explorer
+from venus_core.i18n import N_
 from venus_core.leakage import counts
 
 STANDARD_AA = "ACDEFGHIKLMNPQRSTVWY"
@@ -100,18 +101,22 @@ def summary(ex: Explorer, leakage: dict[str, Any] | None = None) -> pd.DataFrame
         lengths = t["length"].to_numpy()
         row: dict[str, Any] = {
             "split": s,
-            "sequences": len(t),
-            "median length": float(np.median(lengths)) if len(t) else None,
-            "mean length": float(lengths.mean()) if len(t) else None,
+            N_("sequences"): len(t),
+            N_("median length"): float(np.median(lengths)) if len(t) else None,
+            N_("mean length"): float(lengths.mean()) if len(t) else None,
         }
         if train is not None and s != "train" and len(t) and len(train):
-            row["length KS vs train"] = float(ks_2samp(lengths, train["length"].to_numpy()).statistic)
-            row["label distance vs train"] = _tv(labels[s].to_numpy(), labels["train"].to_numpy())
-            row["composition distance vs train"] = _tv(comp.loc[s].to_numpy(), comp.loc["train"].to_numpy())
+            row[N_("length KS vs train")] = float(ks_2samp(lengths, train["length"].to_numpy()).statistic)
+            row[N_("label distance vs train")] = _tv(labels[s].to_numpy(), labels["train"].to_numpy())
+            row[N_("composition distance vs train")] = _tv(
+                comp.loc[s].to_numpy(), comp.loc["train"].to_numpy()
+            )
         if leakage and s in leakage.get("splits", {}):
             threshold = leakage.get("threshold", 0.9)
             identity = leakage["splits"][s]["max_identity"]
-            row[f"≥ {threshold:.0%} identical to train"] = counts(identity, threshold)
+            row[N_("≥ {threshold:.0%} identical to train").format(threshold=threshold)] = counts(
+                identity, threshold
+            )
         rows.append(row)
     return pd.DataFrame(rows)
 
