@@ -282,11 +282,11 @@ if offline or asked:
         cols[4].metric(_("Trainable share"), f"{stats['trainable_percent']:.2f} %")
         mem = stats.get("memory_bytes") or {}
         if mem:
-            total, weights, optimizer = memory.format_sizes(
-                [mem["total"], mem["weights"], mem["optimizer_and_grads"]]
+            # One unit for every figure of the line, activations included.
+            total, weights, optimizer, act = memory.format_sizes(
+                [mem["total"], mem["weights"], mem["optimizer_and_grads"], mem.get("activations", 0)]
             )
             if "activations" in mem:
-                (act,) = memory.format_sizes([mem["activations"]])
                 extra = _(
                     "Activations of the largest batch these settings allow "
                     "({tokens} tokens): about **{act}**."
