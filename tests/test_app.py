@@ -68,8 +68,10 @@ def tiny_data(tmp_path) -> Path:
     return folder
 
 
-def app() -> AppTest:
+def app(params: dict | None = None) -> AppTest:
+    """A new session of the dashboard, opened with the given URL parameters."""
     at = AppTest.from_file(HOME, default_timeout=60)
+    at.query_params.update(params or {})
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at

@@ -9,11 +9,10 @@ from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
+from test_app import app, goto
 
 from ui import charts, keys, state
 
-ROOT = Path(__file__).resolve().parent.parent
-HOME = str(ROOT / "Home.py")
 PAGES = (
     "app_pages/home.py",
     "app_pages/dataset.py",
@@ -33,33 +32,19 @@ def save_dir(tmp_path, monkeypatch) -> Path:
     reg.reset()
 
 
-def session(params: dict | None = None) -> AppTest:
-    at = AppTest.from_file(HOME, default_timeout=60)
-    at.query_params.update(params or {})
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def goto(at: AppTest, page: str) -> AppTest:
-    at.switch_page(page).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
 def titles(at: AppTest) -> list[str]:
     return [t.value for t in at.title]
 
 
 def test_english_by_default(save_dir):
-    at = goto(session(), "app_pages/dataset.py")
+    at = goto(app(), "app_pages/dataset.py")
     assert at.session_state[keys.LANG] == "en"
     assert titles(at) == ["Dataset"]
     assert "lang" not in at.query_params
 
 
 def test_every_page_in_chinese():
-    at = session({"lang": "zh"})
+    at = app({"lang": "zh"})
     expected = {
         "app_pages/dataset.py": "数据集",
         "app_pages/model_and_method.py": "模型与方法",
@@ -83,7 +68,7 @@ def test_every_page_in_chinese():
 
 
 def test_switch_changes_the_language_and_remembers_it(save_dir):
-    at = goto(session(), "app_pages/train.py")
+    at = goto(app(), "app_pages/train.py")
     switch = at.button_group(key=keys.LANG_SWITCH)
     switch.set_value("zh").run()
     assert not at.exception
@@ -93,10 +78,10 @@ def test_switch_changes_the_language_and_remembers_it(save_dir):
     prefs = json.loads((save_dir / "_dashboard" / "preferences.json").read_text())
     assert prefs == {"lang": "zh"}
     # a new tab or a reload without the link: the language chosen last on this machine
-    again = goto(session(), "app_pages/dataset.py")
+    again = goto(app(), "app_pages/dataset.py")
     assert titles(again) == ["数据集"]
     # a link says otherwise: the link wins, and the settings of the run are untouched by ?lang
-    linked = goto(session({"lang": "en", "num_epochs": "7"}), "app_pages/train.py")
+    linked = goto(app({"lang": "en", "num_epochs": "7"}), "app_pages/train.py")
     assert titles(linked) == ["Train"]
     assert linked.session_state[keys.CFG].train.num_epochs == 7
     assert not linked.warning  # lang is not reported as an unknown setting
@@ -104,8 +89,8 @@ def test_switch_changes_the_language_and_remembers_it(save_dir):
 
 def test_sessions_keep_their_own_language():
     """One server, two browsers: neither language leaks into the other session."""
-    zh = goto(session({"lang": "zh"}), "app_pages/train.py")
-    en = goto(session({"lang": "en"}), "app_pages/train.py")
+    zh = goto(app({"lang": "zh"}), "app_pages/train.py")
+    en = goto(app({"lang": "en"}), "app_pages/train.py")
     zh.run()
     en.run()
     assert titles(zh) == ["训练"] and titles(en) == ["Train"]
@@ -138,7 +123,7 @@ def test_doctor_issues_in_chinese(tmp_path):
     """Preview Dataset on a file with problems: every issue line is Chinese around its data."""
     bad = tmp_path / "bad.csv"
     bad.write_text("aa_seq,label\nMKTAYIAKQR,0\nMK1TA,1\n,0\nGLFDIVKK,x\n" + "ACDEFGHIKL,1\n" * 20)
-    at = goto(session({"lang": "zh"}), "app_pages/dataset.py")
+    at = goto(app({"lang": "zh"}), "app_pages/dataset.py")
     at.radio(key=keys.DATASET_MODE).set_value("Upload Local Files").run()
     at.file_uploader(key=keys.UPLOADER).set_value(("bad.csv", bad.read_bytes(), "text/csv")).run()
     at.button(key="preview_dataset").click().run()

@@ -237,26 +237,23 @@ def _clean_split(
     ]
     n_space = sum(1 for t in texts if len("".join(t.split())) != len(t))
     n_lower = sum(1 for t in texts if t != t.upper())
-    if n_lower:
-        report.warning(
-            N_("{sequences} of {split} had lower-case residues: upper-cased").format(
-                sequences=n_sequences_text(n_lower), split=split
-            ),
-            file=src,
-            column=seq_col,
-            kind="lowercase",
-            fix=N_("nothing to do; upper-case them to silence this"),
-        )
-    if n_space:
-        report.warning(
-            N_("{sequences} of {split} contained white space: removed").format(
-                sequences=n_sequences_text(n_space), split=split
-            ),
-            file=src,
-            column=seq_col,
-            kind="whitespace",
-            fix=N_("nothing to do; remove it to silence this"),
-        )
+    for n, message, kind, fix in (
+        (
+            n_lower,
+            N_("{sequences} of {split} had lower-case residues: upper-cased"),
+            "lowercase",
+            N_("nothing to do; upper-case them to silence this"),
+        ),
+        (
+            n_space,
+            N_("{sequences} of {split} contained white space: removed"),
+            "whitespace",
+            N_("nothing to do; remove it to silence this"),
+        ),
+    ):
+        if n:
+            text = message.format(sequences=n_sequences_text(n), split=split)
+            report.warning(text, file=src, column=seq_col, kind=kind, fix=fix)
     out = pd.DataFrame({"aa_seq": seqs, "label": df["label"].to_numpy(), "row": df["row"].to_numpy()})
     for col in vocab.STRUCTURE_SEQS:
         if col in df.columns:
