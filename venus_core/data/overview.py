@@ -20,11 +20,8 @@ from venus_core.jsonvalues import jsonable
 from venus_core.report import Report, n_classes_text, n_sequences_text, truncate
 
 MAX_STATS_LENGTHS = 20_000  # lengths kept for the histogram; more are sampled (seeded)
-
 IMBALANCE_RATIO = 10
-
 SAMPLE_ROWS = 5
-
 SAMPLE_SEQ_CHARS = 60
 
 
