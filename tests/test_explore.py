@@ -100,6 +100,23 @@ def test_filters_sort_and_pages(named):
     assert csv.splitlines() == ["row,id,length,label,aa_seq", "3,P002,9,2,NQSTWNPTY", "6,P005,6,2,MNVSAW"]
 
 
+def test_rows_csv_neutralises_formulas_from_the_file(tmp_path):
+    folder = tmp_path / "formula"
+    folder.mkdir()
+    pd.DataFrame({"Name": ["=HYPERLINK(1)", "P1"], "aa_seq": ["MKTAYIAK", "MNVSAW"], "label": [0, 1]}).to_csv(
+        folder / "train.csv", index=False
+    )
+    for split in ("validation", "test"):
+        pd.DataFrame({"Name": ["v1"], "aa_seq": ["MKKA"], "label": [1]}).to_csv(
+            folder / f"{split}.csv", index=False
+        )
+    task, report = load(folder)
+    columns = {s: e["columns"] for s, e in report.stats["splits"].items()}
+    ex = Explorer(task, explore.read_ids(task, columns, "aa_seq"))
+    csv = ex.rows_csv(ex.matches(Query("train"))).decode()
+    assert "'=HYPERLINK(1)" in csv and "\n=HYPERLINK" not in csv
+
+
 def test_long_sequences_are_cut_in_the_table_only(tmp_path):
     folder = tmp_path / "long"
     folder.mkdir()

@@ -25,6 +25,7 @@ from venus_core import explore, split_shift
 from venus_core.embedding_map import MapJobs
 from venus_core.errors import VenusError
 from venus_core.explore import Explorer, Query
+from venus_core.export import safe_csv
 
 VIEWS = (N_("Browse"), N_("Split shift"), N_("Embedding map"))
 SORT_NAMES = {"row": N_("file order"), "length": N_("length"), "label": N_("label"), "id": N_("id")}
@@ -197,7 +198,7 @@ def _record(rec: dict[str, Any]) -> None:
 def _csv(frame: pd.DataFrame, name: str, index: bool = False) -> None:
     st.download_button(
         _("CSV"),
-        data=frame.to_csv(index=index),
+        data=safe_csv(frame.reset_index() if index else frame),
         file_name=f"{name}.csv",
         mime="text/csv",
         icon=":material/download:",

@@ -14,6 +14,7 @@ from venus_core import embedding_map
 from venus_core.embedding_map import POINT_CHOICES, MapJob, MapJobs, MapRequest
 from venus_core.errors import VenusError
 from venus_core.explore import Explorer
+from venus_core.export import safe_csv
 
 PROGRESS_EVERY_S = 1.0
 PROJECTION_NAMES = {"pca": "PCA", "umap": "UMAP"}
@@ -196,7 +197,7 @@ def _show(ex: Explorer, job: MapJob, colour: str) -> None:
     )
     st.download_button(
         _("CSV"),
-        data=points.to_csv(index=False),
+        data=safe_csv(points),  # ids and labels come from the user's file: no formulas
         file_name="embedding-map.csv",
         mime="text/csv",
         icon=":material/download:",

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from venus_core.errors import VenusError
+from venus_core.export import safe_csv
 from venus_core.i18n import N_
 
 PAGE_SIZE = 50
@@ -278,7 +279,7 @@ class Explorer:
             if self.has_ids
             else ["row", "length", "label", "aa_seq"]
         )
-        return t[cols].to_csv(index=False).encode()
+        return safe_csv(t[cols])  # ids and labels come from the user's file: no formulas
 
 
 def _contains(
