@@ -10,6 +10,8 @@ import pandas as pd
 import pytest
 from browser_support import browser, page, server, toy_csv  # noqa: F401 - the browser tests' fixtures
 
+from venus_core.config import RunConfig
+
 ESM_VOCAB = [
     "<cls>",
     "<pad>",
@@ -224,6 +226,24 @@ def write_toy_dataset(
 
 
 NUM_LABELS = {"single_label_classification": 2, "multi_label_classification": 3, "regression": 1}
+
+
+def make_cfg(model_dir, data_dir, problem_type, out_dir, **over) -> RunConfig:
+    """A RunConfig for a small run of ``model_dir`` on a toy dataset (``over``: settings that differ)."""
+    values = dict(
+        plm_model=str(model_dir),
+        dataset=str(data_dir),
+        problem_type=problem_type,
+        num_labels=NUM_LABELS[problem_type],
+        num_epochs=2,
+        batch_size=16,
+        learning_rate=5e-3,
+        num_workers=0,
+        output_dir=str(out_dir),
+        seed=1,
+    )
+    values.update(over)
+    return RunConfig().with_values(**values)
 
 
 def train_flags(model: Path, data: Path, out: Path, *extra: str) -> list[str]:

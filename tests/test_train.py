@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import NUM_LABELS, write_toy_dataset
+from conftest import NUM_LABELS, make_cfg, write_toy_dataset
 
 from venus_core import methods, rundir, vocab
 from venus_core.config import RunConfig
@@ -28,23 +28,6 @@ def toy_data(tmp_path_factory):
         pt: write_toy_dataset(root / pt, pt, n_train=48, n_eval=16, with_structure=True)
         for pt in PROBLEM_TYPES
     }
-
-
-def make_cfg(model_dir, data_dir, problem_type, out_dir, **over) -> RunConfig:
-    values = dict(
-        plm_model=str(model_dir),
-        dataset=str(data_dir),
-        problem_type=problem_type,
-        num_labels=NUM_LABELS[problem_type],
-        num_epochs=2,
-        batch_size=16,
-        learning_rate=5e-3,
-        num_workers=0,
-        output_dir=str(out_dir),
-        seed=1,
-    )
-    values.update(over)
-    return RunConfig().with_values(**values)
 
 
 def run_ok(cfg: RunConfig, **kw):
@@ -289,6 +272,27 @@ def test_resume_equals_uninterrupted(
     assert resumed.test_metrics == full.test_metrics
     again = train(RunConfig.load(part.run_dir / "config.json"), run_dir=part.run_dir, resume=True)
     assert again.message == "already completed"
+
+
+def test_abort_while_caching(tiny_esm, toy_data, tmp_path):
+    """Abort during the frozen backbone's one pass: the run ends aborted at the next batch, says
+    that nothing was kept, and leaves no half-built cache for the next run to reuse."""
+    pt = "single_label_classification"
+    cfg = make_cfg(tiny_esm, toy_data[pt], pt, tmp_path, training_method="freeze", embedding_cache=True)
+    seen = []
+
+    def stop():  # after the first batches were embedded, before the pass is complete
+        return any(e["type"] == "phase" and 0 < e.get("done", 0) < e.get("total", 0) for e in seen)
+
+    result = train(cfg, emit=seen.append, should_stop=stop)
+    assert result.status == "aborted", result.message
+    assert not [e for e in seen if e["type"] in ("step", "epoch")]
+    assert seen[-1]["status"] == "aborted" and seen[-1]["epochs_done"] == 0
+    assert "nothing to resume" in seen[-1]["message"]
+    assert not list((tmp_path / ".embedding_cache").glob("*/meta.json"))
+    again = []
+    assert train(cfg, emit=again.append).status == "completed"
+    assert any("Building the frozen-embedding cache" in e.get("message", "") for e in again)
 
 
 def test_failed_run_reports_message(tmp_path, toy_data):
