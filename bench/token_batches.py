@@ -5,13 +5,17 @@ residues with batch size 8 and with token budgets of 2000, 8000 and 16000 tokens
 precision. Each row: training residues/s of the last epoch (the first one warms up), peak RSS of
 the ``train()`` call, and the estimate ``venus_core.memory`` makes for it (the process before the
 run + weights, gradients and AdamW state + ``activation_bytes`` of the largest padded batch).
-Writes ``bench/results/token_batches.json``.
+Each row also counts the run's minor page faults and system CPU time: ``--allocator default`` runs
+without ``venus_core.allocator.keep_freed_blocks`` (glibc's own mmap threshold), for the A/B in
+bench/README.md (Allocator). Writes ``bench/results/token_batches.json``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import resource
 import shutil
 import tempfile
 import time
@@ -115,7 +119,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="fewer proteins, 1 epoch")
     ap.add_argument("--out", default=str(OUT))
     ap.add_argument("--methods", default="full,plm-lora")
+    ap.add_argument(
+        "--allocator", choices=("keep", "default"), default="keep",
+        help="default: glibc's own mmap threshold during runs (the A/B of venus_core.allocator)",
+    )  # fmt: skip
     args = ap.parse_args(argv)
+    if args.allocator == "default":
+        from venus_core import allocator
+
+        allocator.keep_freed_blocks = contextlib.nullcontext
     n_train, epochs = (160, 1) if args.quick else (480, 2)
     work = Path(tempfile.mkdtemp(prefix="venus-token-batches-"))
     rows = []
@@ -134,12 +146,16 @@ def main(argv: list[str] | None = None) -> int:
             for mode, budget in BUDGETS:
                 cfg = config(data_dir, model_dir, work / "runs", method, mode, budget, epochs)
                 c0, t0 = _cpu_seconds(), time.perf_counter()
+                u0 = resource.getrusage(resource.RUSAGE_SELF)
                 row = run_ours(cfg, rss)
+                u1 = resource.getrusage(resource.RUSAGE_SELF)
+                row.update(minor_faults=u1.ru_minflt - u0.ru_minflt, system_cpu_s=u1.ru_stime - u0.ru_stime)
                 row["cpu_share"] = _cpu_share(_cpu_seconds() - c0, time.perf_counter() - t0)
                 tokens = largest_batch(lengths, cfg, epochs)
                 last = row["epochs"][-1] if row.get("epochs") else {}
                 row.update(
                     method=method,
+                    allocator=args.allocator,
                     batch=f"{budget} seqs" if mode == "size" else f"{budget} tokens",
                     largest_batch_tokens=tokens[0],
                     residues_per_s=last.get("train_residues_per_s"),
@@ -168,6 +184,7 @@ def _line(r: dict[str, Any]) -> str:
         f"  GFLOP/s {r['train_gflops_per_s']:6.1f}  peak {r['peak_rss_mb']:6,.0f} MB"
         f"  estimate {r['estimate_mb']:6,.0f} MB  peak/est {ratio:4.2f}"
         f"  largest batch {r['largest_batch_tokens']:,} tokens  CPU {r['cpu_share']:.0%}"
+        f"  faults {r['minor_faults'] / 1e6:.2f}M  sys {r['system_cpu_s']:.1f} s"
     )
 
 

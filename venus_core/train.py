@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from venus_core import checkpoint, distributed, rundir
+from venus_core import allocator, checkpoint, distributed, rundir
 from venus_core.batching import padded_fraction
 from venus_core.config import RunConfig
 from venus_core.datasets import resolve_task
@@ -87,7 +87,8 @@ def train(
         if d.is_main:
             run_path = _open_run_dir(cfg, run_path, log, listeners, resume)
         run_path = Path(distributed.broadcast(d, str(run_path)))
-        result = _run(cfg, run_path, log, should_stop or (lambda: False), resume, d)
+        with allocator.keep_freed_blocks():  # large activations reused, not re-mapped each step
+            result = _run(cfg, run_path, log, should_stop or (lambda: False), resume, d)
         # Under torchrun: every process waits for the others, then ends its process group. A
         # process that exits while another still holds the group (or leaves it to interpreter
         # exit) can abort ("terminate called without an active exception"). Only on success: on a

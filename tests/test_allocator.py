@@ -1,0 +1,72 @@
+"""``venus_core.allocator``: during a run, large blocks come from the heap (no per-step mmap)."""
+
+from __future__ import annotations
+
+import ctypes
+
+import pytest
+import torch
+from conftest import make_cfg, write_toy_dataset
+
+from venus_core import allocator
+from venus_core.train import train
+
+pytestmark = pytest.mark.skipif(allocator._LIBC is None, reason="glibc only")
+
+BIG = 48 * 2**20  # above glibc's largest dynamic mmap threshold (32 MB)
+
+
+class MallInfo2(ctypes.Structure):
+    _fields_ = [
+        (name, ctypes.c_size_t)
+        for name in (
+            "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks",
+            "keepcost",
+        )
+    ]  # fmt: skip
+
+
+if allocator._LIBC is not None:
+    allocator._LIBC.mallinfo2.restype = MallInfo2
+
+
+def mmapped_blocks() -> int:
+    """How many blocks glibc currently serves with their own mmap."""
+    return allocator._LIBC.mallinfo2().hblks
+
+
+def big_block_is_mmapped() -> bool:
+    before = mmapped_blocks()
+    t = torch.empty(BIG, dtype=torch.uint8)
+    during = mmapped_blocks()
+    del t
+    return during > before
+
+
+def test_large_blocks_come_from_the_heap_only_inside():
+    assert big_block_is_mmapped()
+    with allocator.keep_freed_blocks():
+        assert allocator.active()
+        assert not big_block_is_mmapped()
+        with allocator.keep_freed_blocks():  # nested (two runs at once): still held
+            pass
+        assert not big_block_is_mmapped()
+    assert not allocator.active()
+    assert big_block_is_mmapped()  # the defaults are back for the rest of the process
+
+
+def test_a_run_holds_the_setting_while_it_trains(tiny_esm, tmp_path):
+    data = write_toy_dataset(tmp_path / "data", "single_label_classification", n_train=32, n_eval=8)
+    cfg = make_cfg(
+        tiny_esm, data, "single_label_classification", tmp_path / "runs",
+        training_method="full", num_epochs=1, batch_size=8,
+    )  # fmt: skip
+    seen = []
+
+    def emit(event):
+        if event["type"] == "step":
+            seen.append(big_block_is_mmapped())
+
+    assert train(cfg, emit=emit).status == "completed"
+    assert seen and not any(seen)
+    assert not allocator.active() and big_block_is_mmapped()
