@@ -142,8 +142,8 @@ def run_tab(run_dir: Path, row: dict, cfg: RunConfig | None) -> dict:
     if cfg is not None:
         settings_of(cfg, row, run_dir)
 
-    # A run still training redraws as often as the Train page's charts (figures only when changed).
-    @st.fragment(run_every=run_view.CHARTS_EVERY_S if live else None)
+    # A run still training redraws as often as the Train page (figures only when changed).
+    @st.fragment(run_every=run_view.REFRESH_EVERY_S if live else None)
     def run_panel() -> None:
         s, now_live = load_summary(run_dir, row)
         run_view.status_banner(s)

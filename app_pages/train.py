@@ -235,36 +235,30 @@ if abort_clicked:
         st.toast(_("Stopping after the current step…"), icon=":material/stop:")
 
 # -- the run, live ----------------------------------------------------------------------------------
-# Two fragments: the progress (cheap) every PROGRESS_EVERY_S, the charts and tables every
-# CHARTS_EVERY_S (the clocks tick in the browser in between); both read the job's summary, folded
-# incrementally, and the figures are rebuilt only when they changed.
+# One fragment, every few seconds (run_view.refresh_every; the clocks tick in the browser in
+# between): it reads the job's summary, folded incrementally, and the curves are rebuilt only when
+# they changed.
 live_at_start = active is not None
+period = run_view.refresh_every(active.summary()) if live_at_start else None
 
 
-@st.fragment(run_every=run_view.PROGRESS_EVERY_S if live_at_start else None)
-def live_progress() -> None:
+@st.fragment(run_every=period)
+def live_run() -> None:
     job = state.current_job()
     if job is None:
         st.info(_("No run yet in this session. Press **Start** to train with the settings above."))
         return
     alive = job.is_alive()
-    if live_at_start and not alive:
-        # The run ended: one full rerun stops both refreshes and draws the charts once more, complete.
-        st.rerun()
     s = job.summary(now=time.time() if alive else None)
+    if live_at_start and (not alive or run_view.refresh_every(s) != period):
+        # The run ended (one full rerun stops the refresh and draws the charts once more, complete),
+        # or it began training (the fragment is defined again with the slower period).
+        st.rerun()
     if alive and job.stop_requested():
         st.info(_("Abort requested: stopping after the current step…"), icon=":material/hourglass_top:")
     # A finished run's failure is about the settings it ran with: once they changed, say so calmly.
     stale = not alive and job.config != state.cfg()
     run_view.progress(s, name=job.name, config=job.config, earlier_settings=stale)
-
-
-@st.fragment(run_every=run_view.CHARTS_EVERY_S if live_at_start else None)
-def live_charts() -> None:
-    job = state.current_job()
-    if job is None:
-        return
-    s = job.summary()
     run_view.best(s)
     run_view.curves(s, key="train")
     run_view.test_results(s, run_name=job.name, key="train")
@@ -273,5 +267,4 @@ def live_charts() -> None:
         nav.link(nav.RESULTS, label=_("Open in Results (plots, predictions, comparison)"))
 
 
-live_progress()
-live_charts()
+live_run()

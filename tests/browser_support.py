@@ -105,6 +105,16 @@ def chart_points(page) -> list[int]:
     )
 
 
+def live_chart_points(page) -> list[int]:
+    """Number of plotted points of every live (SVG) run chart on the page: a live run's curves are
+    drawn as static SVG (``ui.live_chart``), not Plotly."""
+    return page.evaluate(
+        """() => Array.from(document.querySelectorAll('[data-testid=stHtml] img.venus-live-chart')).map(img =>
+            Array.from(atob(img.src.split(',')[1]).matchAll(/<path d="([^"]*)"/g)).reduce(
+                (n, m) => n + (m[1].match(/[ML]/g) || []).length, 0))"""
+    )
+
+
 def wait_charts(page, n: int, timeout: float = 30.0) -> list[int]:
     deadline = time.time() + timeout
     while time.time() < deadline:

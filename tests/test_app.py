@@ -8,6 +8,7 @@ and a run started from the Train page trains for real (tiny ESM model), ends on 
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import threading
@@ -453,6 +454,11 @@ def start_gated_run(registry):
     at.button(key="start").click().run()
     job = registry.active()
     assert job is not None
+    # the fake trainer is at its gate once its first step is in; before that the page may show the
+    # train phase with no step yet (a race that once failed CI)
+    deadline = time.time() + 10
+    while not any(e["type"] == "step" for e in job.events_since(0)) and time.time() < deadline:
+        time.sleep(0.01)
     return at, job, gate
 
 
@@ -593,12 +599,36 @@ def traces(at: AppTest) -> dict[str, dict]:
     return found
 
 
+def svg_of(image: str) -> str:
+    """The SVG inside a live chart's ``<img>`` (ui.live_chart.as_image)."""
+    return base64.b64decode(image.split("base64,", 1)[1].split('"', 1)[0]).decode()
+
+
+def test_the_train_page_follows_a_starting_run_closely():
+    """Loading and the embedding pass last seconds on the demo: the page refreshes every 2 s until
+    the first training step (a 10 s period could skip the whole embedding pass), then every 10 s."""
+    from ui import run_view
+    from venus_core.run_summary import summarize
+
+    events = [{"type": "status", "time": 0.0, "status": "running"}]
+    assert run_view.refresh_every(summarize(events)) == run_view.STARTING_EVERY_S
+    events.append({"type": "phase", "time": 1.0, "phase": "loading"})
+    assert run_view.refresh_every(summarize(events)) == run_view.STARTING_EVERY_S
+    events.append({"type": "phase", "time": 2.0, "phase": "caching", "done": 1, "total": 9})
+    assert run_view.refresh_every(summarize(events)) == run_view.STARTING_EVERY_S
+    events.append({"type": "phase", "time": 3.0, "phase": "train", "epoch": 1})
+    events.append({"type": "step", "time": 4.0, "epoch": 1, "step": 1, "train/loss": 1.0, "fraction": 0.1})
+    assert run_view.refresh_every(summarize(events)) == run_view.REFRESH_EVERY_S > run_view.STARTING_EVERY_S
+
+
 def test_train_page_charts_show_the_final_epoch(registry):
     at, job, gate = start_gated_run(registry)
     at.run()
     assert phase(at) == "Training"
-    # one training step, no validation yet: the loss curve only
-    assert len(at.get("plotly_chart")) == 1 and "validation loss" not in traces(at)
+    # one training step, no validation yet: the loss curve only, as static SVG while the run trains
+    live = [svg_of(h.proto.body) for h in at.get("html") if "venus-live-chart" in h.proto.body]
+    assert len(live) == 1 and not at.get("plotly_chart")
+    assert "train loss (running mean in epoch)" in live[0] and "validation loss" not in live[0]
     assert "Shown after the first validation." in texts(at)
     gate.set()
     assert job.join(10) and job.status == "completed"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import time
 import urllib.parse
 from pathlib import Path
@@ -24,6 +25,7 @@ from browser_support import (
     events,
     goto_nav,
     last_status,
+    live_chart_points,
     open_page,
     overflowing,
     set_number,
@@ -147,24 +149,26 @@ def test_abort(page, server, tiny_esm, toy_csv):
     configure(page, server, tiny_esm, toy_csv, epochs=3000, run_name="ui-abort")
     page.get_by_role("button", name="Start").click()
     page.get_by_text("Training Progress").wait_for()
-    # the charts appear, then fill while the run goes on (their fragment refreshes every 15 s)
+    # the charts appear, then fill while the run goes on (the page refreshes every 10 s); a live
+    # run's charts are static SVG (no Plotly while training: it costs the trainer CPU)
     seen: list[int] = []
     deadline = time.time() + 120
     while time.time() < deadline and not (seen and seen[-1] > seen[0]):
-        points = chart_points(page)
+        points = live_chart_points(page)
         if len(points) == 2 and all(points):
             seen.append(sum(points))
+            assert not chart_points(page)  # the previous run's Plotly charts are gone
         page.wait_for_timeout(500)
     assert seen and seen[-1] > seen[0] > 0, seen
     assert "Training completed" not in body_text(page)
     # The clocks tick every second in the browser; the page itself asks the server every few seconds,
     # the charts (costlier to draw) least often: watching must not slow the run.
     progress_changes = chart_changes = 0
-    elapsed, points = clock_value(page, "Elapsed"), chart_points(page)
+    elapsed, points = clock_value(page, "Elapsed"), live_chart_points(page)
     deadline = time.time() + 60
     while progress_changes < 8 and time.time() < deadline:
         page.wait_for_timeout(200)
-        now_elapsed, now_points = clock_value(page, "Elapsed"), chart_points(page)
+        now_elapsed, now_points = clock_value(page, "Elapsed"), live_chart_points(page)
         progress_changes += now_elapsed != elapsed
         elapsed = now_elapsed
         if len(now_points) == 2 and all(now_points):  # skip a chart caught while being redrawn
@@ -199,7 +203,15 @@ def test_caching_phase_is_readable(browser, server):
             assert not overflowing(page, "Computing backbone embeddings (once)"), width
         page.screenshot(path=str(SHOTS / "12_train_caching.png"), full_page=True)
         page.get_by_role("button", name="Abort").click()
-        page.get_by_text("Aborted", exact=True).first.wait_for(timeout=120_000)
+        # The demo's embedding pass lasts a few seconds: on a fast machine the run can finish while
+        # the viewports change (a CI run failed waiting for "Aborted" after a completed run). Abort
+        # in that phase is the engine's test (test_train.py::test_abort_while_caching); here the
+        # page shows whichever way the run ended, and says what the run folder says.
+        final = page.get_by_text(re.compile(r"^(Aborted|Completed)$")).first
+        final.wait_for(timeout=120_000)
+        runs = [p for p in server["save_dir"].iterdir() if (p / "events.jsonl").exists()]
+        demo = max(runs, key=lambda p: p.stat().st_mtime)
+        assert final.inner_text() == last_status(demo)["status"].capitalize()
     finally:
         context.close()
 

@@ -7,6 +7,7 @@ import functools
 import math
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -131,9 +132,8 @@ def _frame_in(lang: str, y_title: str, right_title: str | None) -> tuple[dict, d
     return layout, layout.pop("shapes")[0], layout.pop("annotations")[0]
 
 
-def _live_figure(frame: tuple[dict, dict, dict], traces: list[dict], s: dict[str, Any]) -> go.Figure:
+def _live_figure(frame: tuple[dict, dict, dict], traces: list[dict], best: float | None) -> go.Figure:
     layout, line, label = frame
-    best = (s.get("best") or {}).get("epoch")
     if best is not None:
         layout = {
             **layout,
@@ -143,39 +143,91 @@ def _live_figure(frame: tuple[dict, dict, dict], traces: list[dict], s: dict[str
     return go.Figure({"data": traces, "layout": layout}, _validate=False)
 
 
-def _trace(x: list, y: list, name: str, color: str, mode: str = "lines+markers", **extra: Any) -> dict:
-    return {"type": "scatter", "x": x, "y": y, "mode": mode, "name": name, "line": {"color": color}, **extra}
+@dataclass(frozen=True)
+class Series:
+    """One curve of a run chart, whoever draws it (Plotly here, ``ui.live_chart`` as SVG).
+    ``style``: "faint" (a thin pale line), or "points" (line and markers); ``right``: on the
+    secondary axis; ``None`` in ``y`` is a gap."""
+
+    name: str
+    color: str
+    x: list[float | None]
+    y: list[float | None]
+    style: str = "points"
+    right: bool = False
 
 
-def loss_figure(s: dict[str, Any]) -> go.Figure:
+@dataclass(frozen=True)
+class RunChart:
+    """What a run chart shows: its curves, axis titles (untranslated) and the best epoch."""
+
+    series: list[Series]
+    y_title: str
+    right_title: str | None = None
+    best_epoch: float | None = None
+
+
+def loss_chart(s: dict[str, Any]) -> RunChart:
     """Training and Validation Loss: per-step training loss, per-epoch training and validation loss."""
-    traces = []
+    series = []
     if s["steps"]:
         step_loss = [_num(r.get("train/loss")) for r in _thin(s["steps"])]
-        step = _trace(_step_x(s), step_loss, _("train loss (running mean in epoch)"), COLORS[0], "lines")
-        traces.append({**step, "line": {"color": COLORS[0], "width": 1}, "opacity": 0.35})
+        name = _("train loss (running mean in epoch)")
+        series.append(Series(name, COLORS[0], _step_x(s), step_loss, style="faint"))
     epochs = [r.get("epoch") for r in s["epochs"]]
     if epochs:
         train = [_num(r.get("train/loss")) for r in s["epochs"]]
-        traces.append(_trace(epochs, train, _("train loss (epoch mean)"), COLORS[0]))
+        series.append(Series(_("train loss (epoch mean)"), COLORS[0], epochs, train))
         val = [_num(r.get("val/loss")) for r in s["epochs"]]
-        traces.append(_trace(epochs, val, _("validation loss"), COLORS[1]))
-    return _live_figure(_frame(N_("Loss")), traces, s)
+        series.append(Series(_("validation loss"), COLORS[1], epochs, val))
+    return RunChart(series, N_("Loss"), best_epoch=_best_epoch(s))
 
 
-def metrics_figure(s: dict[str, Any]) -> go.Figure:
+def metrics_chart(s: dict[str, Any]) -> RunChart:
     """Validation Metrics per epoch; MSE (unbounded, lower is better) gets its own right axis."""
     names = s["metric_names"]
     two_axes = "mse" in names and len(names) > 1
     epochs = [r.get("epoch") for r in s["epochs"]]
     problem_type = run_problem_type(s)
-    traces = []
-    for i, name in enumerate(names):
-        values = [_num(r.get(f"val/{name}")) for r in s["epochs"]]
-        trace = _trace(epochs, values, metric_title(name, problem_type), COLORS[i % len(COLORS)])
-        traces.append({**trace, "yaxis": "y2"} if two_axes and name == "mse" else trace)
-    frame = _frame(N_("Metric value"), N_("MSE (label units²)") if two_axes else None)
-    return _live_figure(frame, traces, s)
+    series = [
+        Series(
+            metric_title(name, problem_type),
+            COLORS[i % len(COLORS)],
+            epochs,
+            [_num(r.get(f"val/{name}")) for r in s["epochs"]],
+            right=two_axes and name == "mse",
+        )
+        for i, name in enumerate(names)
+    ]
+    right = N_("MSE (label units²)") if two_axes else None
+    return RunChart(series, N_("Metric value"), right, best_epoch=_best_epoch(s))
+
+
+def _best_epoch(s: dict[str, Any]) -> float | None:
+    return _num((s.get("best") or {}).get("epoch"))
+
+
+def _trace(line: Series) -> dict:
+    trace = {"type": "scatter", "x": line.x, "y": line.y, "name": line.name, "line": {"color": line.color}}
+    if line.style == "faint":
+        trace.update(mode="lines", line={"color": line.color, "width": 1}, opacity=0.35)
+    else:
+        trace["mode"] = "lines+markers"
+    return {**trace, "yaxis": "y2"} if line.right else trace
+
+
+def figure(chart: RunChart) -> go.Figure:
+    """The interactive (Plotly) form of a run chart."""
+    frame = _frame(chart.y_title, chart.right_title)
+    return _live_figure(frame, [_trace(line) for line in chart.series], chart.best_epoch)
+
+
+def loss_figure(s: dict[str, Any]) -> go.Figure:
+    return figure(loss_chart(s))
+
+
+def metrics_figure(s: dict[str, Any]) -> go.Figure:
+    return figure(metrics_chart(s))
 
 
 def compare_figure(runs: list[tuple[str, dict[str, Any]]], key: str) -> go.Figure:

@@ -12,10 +12,10 @@ import streamlit as st
 
 from ui import i18n, nav, state, url_state
 from ui.i18n import _
-from ui.run_view import PROGRESS_EVERY_S, config_line, live_fraction
+from ui.run_view import REFRESH_EVERY_S, config_line, live_fraction
 from ui.widgets import dataset_label, model_label
 
-SIDEBAR_EVERY_S = PROGRESS_EVERY_S  # the sidebar's progress, on pages that do not show the run
+SIDEBAR_EVERY_S = REFRESH_EVERY_S  # the sidebar's progress, on pages that do not show the run
 IDLE_CHECK_EVERY_S = 10.0  # with no run active: notice a run started from another tab
 LANGUAGE_PREFERENCE = "lang"
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import streamlit as st
 
-from ui import charts
+from ui import charts, live_chart
 from ui.i18n import N_, _, tr
 from ui.widgets import (
     STATUS_ICONS,
@@ -39,11 +39,21 @@ PHASES = {
 }
 # How often a page showing a live run asks the server again. The trainer shares the machine (and
 # the interpreter) with the server and the browser, and every refresh costs it: measured in Chromium
-# (python -m bench.browser), a one-second refresh made runs up to 1.4x slower. So the page refreshes
-# every few seconds, the clocks tick in the browser in between (``clock``), and the charts, the
-# costliest to draw, refresh least often.
-PROGRESS_EVERY_S = 5.0
-CHARTS_EVERY_S = 15.0
+# (python -m bench.browser), a one-second refresh made runs up to 1.4x slower, and each Streamlit
+# fragment rerun costs the browser ~0.1 s of CPU however little it redraws. So the page refreshes
+# once every few seconds, everything in one fragment (progress, best epoch, curves drawn as static
+# SVG), and the clocks tick in the browser in between (``clock``).
+REFRESH_EVERY_S = 10.0
+# Until the first training step the phases are short (loading, the embedding pass: seconds on the
+# demo) and a 10 s period could skip one whole; the page follows them this often, then slows down.
+STARTING_EVERY_S = 2.0
+
+
+def refresh_every(s: dict[str, Any]) -> float:
+    """The period of a page following the live run ``s``: short while it starts, then the slow one."""
+    starting = not s["steps"] and s["phase"] in (None, "loading", "caching")
+    return STARTING_EVERY_S if starting else REFRESH_EVERY_S
+
 
 STATUS_TEXT = {
     "pending": N_("Starting"),
@@ -287,19 +297,26 @@ def best(s: dict[str, Any]) -> None:
 
 
 def curves(s: dict[str, Any], key: str) -> None:
+    """Loss and validation-metric curves: a static SVG while the run trains (cheap for the browser,
+    whose drawing takes CPU from the trainer: ``ui.live_chart``), interactive Plotly once it ended."""
+    live = s["status"] in ("pending", "running")
     left, right = st.columns(2)
     with left:
         st.subheader(_("Training and Validation Loss"))
-        if s["steps"] or s["epochs"]:
-            st.plotly_chart(charts.cached(charts.loss_figure, s), width="stretch", key=f"{key}-loss")
-        else:
+        if not (s["steps"] or s["epochs"]):
             st.caption(_("The curve starts with the first training steps."))
+        elif live:
+            st.html(charts.cached(live_chart.loss_image, s))
+        else:
+            st.plotly_chart(charts.cached(charts.loss_figure, s), width="stretch", key=f"{key}-loss")
     with right:
         st.subheader(_("Validation Metrics"))
-        if s["epochs"] and s["metric_names"]:
-            st.plotly_chart(charts.cached(charts.metrics_figure, s), width="stretch", key=f"{key}-metrics")
-        else:
+        if not (s["epochs"] and s["metric_names"]):
             st.caption(_("Shown after the first validation."))
+        elif live:
+            st.html(charts.cached(live_chart.metrics_image, s))
+        else:
+            st.plotly_chart(charts.cached(charts.metrics_figure, s), width="stretch", key=f"{key}-metrics")
 
 
 def test_results(s: dict[str, Any], run_name: str, key: str) -> None:
