@@ -38,7 +38,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.ui_driver import CHROMIUM, ROOT, Server, goto_nav, launch, open_page, server_env
+from bench.ui_driver import (
+    CHROMIUM,
+    ROOT,
+    Server,
+    browser_cpu_seconds,
+    goto_nav,
+    launch,
+    open_page,
+    server_env,
+)
 
 DEFAULT_OUT = ROOT / "bench" / "results" / "browser.json"
 FINAL = ("completed", "aborted", "failed")
@@ -152,7 +161,7 @@ def run_ui(workload: str, way: str, link: str, work: Path, playwright) -> dict[s
             open_page(second, f"{server.url}/Train")
         elif way == "closed":
             page.goto("about:blank")  # the run goes on in the server with no page watching
-        cpu0, t0 = server.cpu_seconds(), time.time()
+        cpu0, browser0, t0 = server.cpu_seconds(), browser_cpu_seconds(), time.time()
         run_dir = None
         while True:
             run_dir = run_dir or only_run(save_dir)
@@ -163,6 +172,7 @@ def run_ui(workload: str, way: str, link: str, work: Path, playwright) -> dict[s
             time.sleep(0.5)
         watched_s = time.time() - t0
         server_cpu = server.cpu_seconds() - cpu0
+        browser_cpu = browser_cpu_seconds() - browser0
         status = status_of(run_dir)
         if status != "completed":
             raise RuntimeError(f"the UI run ended {status}: {run_dir}")
@@ -180,6 +190,7 @@ def run_ui(workload: str, way: str, link: str, work: Path, playwright) -> dict[s
         "run_dir": str(run_dir),
         "config": str(run_dir / "config.json"),
         "server_cpu_s": server_cpu,
+        "browser_cpu_s": browser_cpu,
         "watched_s": watched_s,
         "idle_cpu_share": idle_cpu,
         "phases": phase_times(read_events(run_dir)),
@@ -299,6 +310,7 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
             "median_pair_ratio": medians,
             "idle_cpu_share": max(r["ui"]["idle_cpu_share"] for r in pick),
             "server_cpu_share": max(r["ui"]["server_cpu_s"] / r["ui"]["watched_s"] for r in pick),
+            "browser_cpu_share": max(r["ui"].get("browser_cpu_s", 0.0) / r["ui"]["watched_s"] for r in pick),
         }
     return out
 
@@ -315,13 +327,17 @@ def format_row(row: dict[str, Any]) -> str:
 
 def format_table(res: dict[str, Any]) -> str:
     lines = [
-        "workload  watching  " + "  ".join(f"{p:>9}" for p in PHASES) + "  server CPU idle",
+        "workload  watching  " + "  ".join(f"{p:>9}" for p in PHASES) + "  browser CPU  server CPU idle",
     ]
     for key, s in res["summary"].items():
         workload, way = key.split("/")
         cells = [f"{s['ratio'][p]:8.2f}x" if p in s["ratio"] else f"{'-':>9}" for p in PHASES]
-        lines.append(f"{workload:8}  {way:8}  " + "  ".join(cells) + f"  {s['idle_cpu_share'] * 100:10.1f}%")
-    lines.append("(UI / CLI time of each phase, fastest of the repeats each; '-': phase under 1 s)")
+        shares = f"  {s['browser_cpu_share'] * 100:10.1f}%  {s['idle_cpu_share'] * 100:14.1f}%"
+        lines.append(f"{workload:8}  {way:8}  " + "  ".join(cells) + shares)
+    lines.append("(UI / CLI time of each phase, fastest of the repeats each; '-': phase under 1 s;")
+    lines.append(
+        " browser CPU: Chromium's CPU time while the run was watched / that time, the most of the repeats)"
+    )
     return "\n".join(lines)
 
 

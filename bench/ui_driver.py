@@ -95,6 +95,21 @@ class Server:
         self._log.close()
 
 
+def browser_cpu_seconds() -> float:
+    """User + system CPU time so far of every Chromium process on the machine (the benchmark's
+    browser is the only one while it runs): what the page costs in the browser, which shares the
+    cores with the trainer."""
+    total = 0
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and "chrom" in (proc / "comm").read_text().lower():
+                fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])
+        except OSError:
+            continue  # ended meanwhile
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def launch(playwright):
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
 
