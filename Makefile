@@ -62,6 +62,7 @@ bench: setup
 	$(VPY) -m bench.token_batches
 	$(VPY) -m bench.browser
 	$(VPY) -m bench.explore
+	$(VPY) -m bench.scale
 
 # Caches only; runs/, ckpt/ and assets/ are kept.
 clean:

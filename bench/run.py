@@ -214,16 +214,17 @@ def build_sample(plan: Plan, out: Path) -> dict[str, Any]:
     return stats
 
 
-def build_random_esm2_8m(out: Path) -> Path:
+def build_random_esm2_8m(out: Path, **overrides: int) -> Path:
     """ESM2-8M's exact config (6 layers, hidden 320, 20 heads, 1280 intermediate, rotary, vocab 33)
-    with random weights, plus the embedded model's tokenizer files."""
+    with random weights, plus the embedded model's tokenizer files. ``overrides``: config fields
+    to change (a smaller shape: ``num_hidden_layers=3, hidden_size=160, ...``)."""
     from transformers import EsmConfig, EsmModel
 
     from venus_core.assets import embedded_model_dir
 
     src = embedded_model_dir()
     out.mkdir(parents=True, exist_ok=True)
-    config = EsmConfig.from_pretrained(str(src))
+    config = EsmConfig.from_pretrained(str(src), **overrides)
     torch.manual_seed(0)
     EsmModel(config, add_pooling_layer=False).save_pretrained(str(out))
     for name in ("vocab.txt", "tokenizer_config.json", "special_tokens_map.json"):
