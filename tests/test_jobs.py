@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -368,3 +370,17 @@ def test_registry_allocates_the_run_dir(cfg, tmp_path):
     generated = reg.start(cfg.with_values(run_name=None))
     wait(generated)
     assert generated.run_dir.parent == tmp_path and generated.run_dir.name.startswith("Demo_AMP_")
+
+
+def test_preload_imports_what_a_run_needs():
+    """In a fresh interpreter: the preload thread imports the trainer and its modelling code (so
+    Start does not wait ~2 s for them), and a module that cannot be imported stops nothing."""
+    code = (
+        "import sys; from venus_core import jobs; "
+        "assert 'venus_core.train' not in sys.modules and 'transformers.modeling_utils' not in sys.modules; "
+        "jobs.preload_run_modules(('no_such_module_xyz',) + jobs.RUN_MODULES).join(120); "
+        "print([m for m in jobs.RUN_MODULES if m not in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "[]"

@@ -35,7 +35,7 @@ from venus_core import rundir
 from venus_core.config import RunConfig
 from venus_core.errors import VenusError
 from venus_core.i18n import N_
-from venus_core.jobs import Job, JobRegistry
+from venus_core.jobs import Job, JobRegistry, preload_run_modules
 
 SAVE_DIR_ENV = "VENUS_SAVE_DIR"  # default Save Directory (tests point it to a temporary folder)
 DASHBOARD_DIR = "_dashboard"  # inside the default save directory: the dashboard's own files
@@ -47,7 +47,9 @@ NOT_RESTORED = {"trust_remote_code": False}
 
 @st.cache_resource
 def registry() -> JobRegistry:
-    """One job registry per server process: shared by every tab, survives page changes."""
+    """One job registry per server process: shared by every tab, survives page changes. Its
+    creation starts importing what a run needs, in the background, so Start begins at once."""
+    preload_run_modules()
     return JobRegistry()
 
 

@@ -13,6 +13,8 @@ No Streamlit import here: the worker thread must never touch ``st.*``.
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import json
 import threading
 import time
@@ -262,9 +264,37 @@ def _same_path_key(path: str | Path) -> str:
 
 
 def _default_train_fn() -> TrainFn:
-    from venus_core.train import train  # heavy (torch): imported when a run starts
+    from venus_core.train import train  # heavy (torch): imported when a run starts, or preloaded
 
     return train
+
+
+# What a run imports: the trainer and the Hugging Face modelling code it loads lazily (ESM, the
+# embedded default). About 3 s of single-threaded Python on a 2-core machine. Imported right after
+# Start, they delayed the run ~2 s (in the page's script thread) and then competed with the run's
+# first phases for the interpreter lock (profiled with py-spy in the dashboard); a server imports
+# them once in the background instead (``preload_run_modules``), before anyone presses Start.
+RUN_MODULES = (
+    "venus_core.train",
+    "venus_core.doctor",
+    "safetensors.torch",
+    "transformers.modeling_utils",
+    "transformers.models.esm.modeling_esm",
+)
+
+
+def preload_run_modules(modules: tuple[str, ...] = RUN_MODULES) -> threading.Thread:
+    """Import ``modules`` in a daemon thread (started here, returned for tests to join)."""
+
+    def load() -> None:
+        for name in modules:
+            # A module that fails here is imported again by the run, which reports the error.
+            with contextlib.suppress(Exception):
+                importlib.import_module(name)
+
+    thread = threading.Thread(target=load, name="venus-preload", daemon=True)
+    thread.start()
+    return thread
 
 
 def read_events_file(path: str | Path) -> list[Event]:
