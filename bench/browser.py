@@ -149,9 +149,11 @@ def run_ui(workload: str, way: str, link: str, work: Path, playwright) -> dict[s
         page.set_default_timeout(60_000)
         if workload == "demo":
             open_page(page, server.url)
+            clicked = time.time()
             page.get_by_role("button", name="Train the demo").click()
         else:
             open_page(page, f"{server.url}/Train?{link}")
+            clicked = time.time()
             page.get_by_role("button", name="Start").click()
         page.get_by_text("Training Progress").first.wait_for(timeout=120_000)
         if way == "results":
@@ -194,6 +196,8 @@ def run_ui(workload: str, way: str, link: str, work: Path, playwright) -> dict[s
         "watched_s": watched_s,
         "idle_cpu_share": idle_cpu,
         "phases": phase_times(read_events(run_dir)),
+        # the click to the run's first event: what the user waits for before the run's own clock starts
+        "start_delay_s": read_events(run_dir)[0]["time"] - clicked,
     }
 
 
@@ -311,6 +315,7 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
             "idle_cpu_share": max(r["ui"]["idle_cpu_share"] for r in pick),
             "server_cpu_share": max(r["ui"]["server_cpu_s"] / r["ui"]["watched_s"] for r in pick),
             "browser_cpu_share": max(r["ui"].get("browser_cpu_s", 0.0) / r["ui"]["watched_s"] for r in pick),
+            "start_delay_s": max(r["ui"].get("start_delay_s", float("nan")) for r in pick),
         }
     return out
 
@@ -327,14 +332,20 @@ def format_row(row: dict[str, Any]) -> str:
 
 def format_table(res: dict[str, Any]) -> str:
     lines = [
-        "workload  watching  " + "  ".join(f"{p:>9}" for p in PHASES) + "  browser CPU  server CPU idle",
+        "workload  watching  "
+        + "  ".join(f"{p:>9}" for p in PHASES)
+        + "  start s  browser CPU  server CPU idle",
     ]
     for key, s in res["summary"].items():
         workload, way = key.split("/")
         cells = [f"{s['ratio'][p]:8.2f}x" if p in s["ratio"] else f"{'-':>9}" for p in PHASES]
-        shares = f"  {s['browser_cpu_share'] * 100:10.1f}%  {s['idle_cpu_share'] * 100:14.1f}%"
+        shares = f"  {s['start_delay_s']:7.2f}  {s['browser_cpu_share'] * 100:10.1f}%"
+        shares += f"  {s['idle_cpu_share'] * 100:14.1f}%"
         lines.append(f"{workload:8}  {way:8}  " + "  ".join(cells) + shares)
     lines.append("(UI / CLI time of each phase, fastest of the repeats each; '-': phase under 1 s;")
+    lines.append(
+        " start s: seconds from the click on Start to the run's first event, the most of the repeats;"
+    )
     lines.append(
         " browser CPU: Chromium's CPU time while the run was watched / that time, the most of the repeats)"
     )
