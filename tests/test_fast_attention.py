@@ -29,8 +29,7 @@ def test_a_loaded_esm_runs_venus_sdpa(tiny_esm):
 
 
 @pytest.mark.parametrize("bf16", [False, True])
-def test_same_outputs_as_sdpa(tiny_esm, bf16, monkeypatch):
-    monkeypatch.setattr(fast_attention, "upcast_on_cpu", lambda: True)
+def test_same_outputs_as_sdpa(tiny_esm, bf16):
     model, _ = _load(tiny_esm)
     ids, mask = _inputs()
     outs = {}
@@ -45,8 +44,7 @@ def test_same_outputs_as_sdpa(tiny_esm, bf16, monkeypatch):
         torch.testing.assert_close(a, b, atol=0, rtol=0)
 
 
-def test_gradients_flow_through_the_cast(tiny_esm, monkeypatch):
-    monkeypatch.setattr(fast_attention, "upcast_on_cpu", lambda: True)
+def test_gradients_flow_through_the_cast(tiny_esm):
     model, _ = _load(tiny_esm)
     model.train()
     ids, mask = _inputs()
@@ -55,3 +53,30 @@ def test_gradients_flow_through_the_cast(tiny_esm, monkeypatch):
     out.float().sum().backward()
     q = model.encoder.layer[0].attention.self.query.weight.grad
     assert q is not None and torch.isfinite(q).all() and q.abs().sum() > 0
+
+
+@pytest.mark.parametrize("amx", [False, True])
+def test_which_cpu_calls_get_float32(tiny_esm, monkeypatch, amx):
+    """Under bf16 autocast the kernel gets float32 on CPUs without AMX, and on AMX CPUs where a
+    backward pass follows (both measured slower in bf16); an AMX forward alone stays bf16."""
+    from transformers.integrations import sdpa_attention
+
+    seen = []
+    kernel = sdpa_attention.sdpa_attention_forward
+
+    def spy(module, query, *args, **kwargs):
+        seen.append(query.dtype)
+        return kernel(module, query, *args, **kwargs)
+
+    monkeypatch.setattr(sdpa_attention, "sdpa_attention_forward", spy)
+    monkeypatch.setattr(fast_attention, "cpu_has_amx", lambda: amx)
+    model, _ = _load(tiny_esm)
+    ids, mask = _inputs()
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        model(input_ids=ids, attention_mask=mask)
+    assert seen and set(seen) == {torch.bfloat16 if amx else torch.float32}
+    seen.clear()
+    model.train()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        model(input_ids=ids, attention_mask=mask).last_hidden_state.float().sum().backward()
+    assert seen and set(seen) == {torch.float32}
