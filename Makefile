@@ -63,6 +63,7 @@ bench: setup
 	$(VPY) -m bench.browser
 	$(VPY) -m bench.explore
 	$(VPY) -m bench.scale
+	$(VPY) -m bench.attention
 
 # Caches only; runs/, ckpt/ and assets/ are kept.
 clean:
