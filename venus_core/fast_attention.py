@@ -9,8 +9,8 @@ slower (``python -m bench.attention``). So on a CPU, bf16 queries, keys and valu
 float32 for the attention kernel alone and its output cast back; matmuls stay in bf16.
 
 CPUs with AMX tiles differ in the forward pass only (Intel Xeon, 2 cores, 2026-12-02; 20 heads x
-16 dimensions): forward and backward took 1.6x (8 x 465 tokens), 3.3x (32 x 152) and 2.0x
-(64 x 250) as long in bf16 as cast to float32, but a forward alone (inference mode) took 0.6-0.74x.
+16 dimensions; ``python -m bench.attention``): forward and backward took 1.3-3.7x as long in bf16
+as cast to float32, but a forward alone (inference mode) 0.70-0.90x.
 So there the cast is made only where a backward pass will follow (gradients on, inputs that need
 them); an embedding pass or a frozen backbone keeps bf16 attention. GPUs are untouched.
 
