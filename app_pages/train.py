@@ -109,10 +109,23 @@ with st.expander(_("Training settings"), expanded=active is None):
     col_o, col_w = st.columns(2, gap="medium")
     with col_o:
         st.markdown(_("**Output**"))
-        bound("output_dir", st.text_input, _("Save Directory"))
+        # Both are required: an empty field keeps the value in use (the sidebar shows it). Streamlit
+        # can hand back "" for a text input after a rerun from inside a fragment (streamlit#11266),
+        # which once emptied both in CI, and a run could not start.
+        bound(
+            "output_dir",
+            st.text_input,
+            _("Save Directory"),
+            from_widget=lambda v: v.strip() or state.cfg().output.output_dir,
+        )
         o1, o2 = st.columns(2)
         with o1:
-            bound("output_model_name", st.text_input, _("Output Model Name"))
+            bound(
+                "output_model_name",
+                st.text_input,
+                _("Output Model Name"),
+                from_widget=lambda v: v.strip() or state.cfg().output.output_model_name,
+            )
             written = model_file_name(state.cfg().output.output_model_name)
             if written != state.cfg().output.output_model_name:
                 st.caption(

@@ -368,6 +368,19 @@ def test_train_page_widgets_map_to_config(save_dir):
     assert all(w.help for w in at.number_input)
 
 
+def test_an_emptied_required_output_field_keeps_the_value_in_use(save_dir):
+    """Save Directory and Output Model Name are required: "" (typed, or handed back by Streamlit
+    after a rerun from inside a fragment, which once emptied both in CI) keeps the value in use."""
+    at = goto(app(), TRAIN)
+    before = cfg(at).output
+    at.text_input(key="w.output_dir").input("").run()
+    at.text_input(key="w.output_model_name").input("  ").run()
+    assert cfg(at).output.output_dir == before.output_dir != ""
+    assert cfg(at).output.output_model_name == before.output_model_name != ""
+    at.text_input(key="w.output_model_name").input("amp.safetensors").run()
+    assert cfg(at).output.output_model_name == "amp.safetensors"
+
+
 def test_train_page_defaults_say_what_happens():
     """Defaults a 2-core laptop can take, and the model file named as it is written."""
     at = goto(app(), TRAIN)
