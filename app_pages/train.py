@@ -46,7 +46,13 @@ st.caption(_("Change them on the Dataset and Model and Method pages."))
 
 BATCH_MODES = {"size": N_("Batch Size Mode"), "token": N_("Batch Token Mode")}
 
+
 # -- settings ---------------------------------------------------------------------------------------
+def required_text(name: str):
+    """A required text field's ``from_widget``: an empty entry keeps the value in use."""
+    return lambda v: v.strip() or state.cfg().get(name)
+
+
 with st.expander(_("Training settings"), expanded=active is None):
     col_a, col_b, col_c = st.columns(3, gap="medium")
     with col_a:
@@ -112,19 +118,14 @@ with st.expander(_("Training settings"), expanded=active is None):
         # Both are required: an empty field keeps the value in use (the sidebar shows it). Streamlit
         # can hand back "" for a text input after a rerun from inside a fragment (streamlit#11266),
         # which once emptied both in CI, and a run could not start.
-        bound(
-            "output_dir",
-            st.text_input,
-            _("Save Directory"),
-            from_widget=lambda v: v.strip() or state.cfg().output.output_dir,
-        )
+        bound("output_dir", st.text_input, _("Save Directory"), from_widget=required_text("output_dir"))
         o1, o2 = st.columns(2)
         with o1:
             bound(
                 "output_model_name",
                 st.text_input,
                 _("Output Model Name"),
-                from_widget=lambda v: v.strip() or state.cfg().output.output_model_name,
+                from_widget=required_text("output_model_name"),
             )
             written = model_file_name(state.cfg().output.output_model_name)
             if written != state.cfg().output.output_model_name:

@@ -10,9 +10,9 @@ float32 for the attention kernel alone and its output cast back; matmuls stay in
 
 CPUs with AMX tiles differ in the forward pass only (Intel Xeon, 2 cores, 2026-12-02; 20 heads x
 16 dimensions; ``python -m bench.attention``): forward and backward took 1.3-3.7x as long in bf16
-as cast to float32, but a forward alone (inference mode) 0.70-0.90x.
-So there the cast is made only where a backward pass will follow (gradients on, inputs that need
-them); an embedding pass or a frozen backbone keeps bf16 attention. GPUs are untouched.
+as cast to float32, but a forward alone (inference mode) 0.70-0.90x. So there the cast is made
+only where a backward pass will follow (gradients on, inputs that need them); an embedding pass or
+a frozen backbone keeps bf16 attention. GPUs are untouched.
 
 Installed as an attention implementation of transformers (``AttentionInterface``) named
 ``venus_sdpa``: the model's own SDPA path (masks, scaling, dropout) with this one cast around it.
