@@ -381,6 +381,54 @@ def test_an_emptied_required_output_field_keeps_the_value_in_use(save_dir):
     assert cfg(at).output.output_model_name == "amp.safetensors"
 
 
+def element_default(w):
+    """What the browser shows for widget ``w`` when it mounts the element afresh (no state of its
+    own): the element's default, in the widget's own terms."""
+    proto = w.proto
+    kind = type(w).__name__
+    if kind in ("Selectbox", "Radio"):
+        return w.options[proto.default] if proto.HasField("default") else None
+    if kind == "Multiselect":
+        return [w.options[i] for i in proto.default]
+    if kind == "Slider":
+        return list(proto.default) if len(proto.default) > 1 else proto.default[0]
+    if kind in ("TextInput", "NumberInput"):
+        return proto.default if proto.HasField("default") else None
+    return proto.default
+
+
+def shown(w):
+    kind = type(w).__name__
+    if kind in ("Selectbox", "Radio"):
+        return w.options[w.index] if w.index is not None else None
+    if kind == "Multiselect":
+        return [w.options[i] for i in w.indices]
+    return list(w.value) if isinstance(w.value, tuple) else w.value
+
+
+@pytest.mark.parametrize("page", [DATASET, MODEL, TRAIN])
+def test_a_remounted_widget_shows_the_value_in_use(page, tiny_data):
+    """The browser drops a widget's state when its element goes, and starts a remounted one from
+    the element's default: Streamlit's own default ("" for a text box, the minimum for a number)
+    then came back and overwrote the config (an empty Save Directory in CI). Every widget bound to
+    a setting carries the value in use as its default, changed settings included."""
+    at = goto(app(), TRAIN)
+    at.number_input(key="w.num_epochs").set_value(7).run()
+    at.text_input(key="w.output_dir").input(str(tiny_data / "runs")).run()
+    at = goto(at, page)
+    bound = [
+        w
+        for kind in ("text_input", "number_input", "selectbox", "radio", "multiselect", "checkbox", "slider")
+        for w in getattr(at, kind)
+        if (w.key or "").startswith("w.")
+    ]
+    assert len(bound) >= 4
+    for w in bound:
+        assert element_default(w) == shown(w), w.key
+    if page == TRAIN:
+        assert element_default(at.number_input(key="w.num_epochs")) == 7
+
+
 def test_train_page_defaults_say_what_happens():
     """Defaults a 2-core laptop can take, and the model file named as it is written."""
     at = goto(app(), TRAIN)

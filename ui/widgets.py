@@ -50,9 +50,11 @@ def bound(
     if "format_func" in kwargs:
         kwargs["format_func"] = i18n.now(kwargs["format_func"])
     current = state.cfg().get(name)
+    shown = to_widget(current) if to_widget else current
+    shown = list(shown) if isinstance(shown, tuple) else shown
     if key not in st.session_state:
-        initial = to_widget(current) if to_widget else current
-        st.session_state[key] = list(initial) if isinstance(initial, tuple) else initial
+        st.session_state[key] = shown
+    kwargs = _with_default(widget, kwargs, shown)
     value = widget(label or _(field_label(name)), key=key, help=help or _(field_help(name)), **kwargs)
     new = from_widget(value) if from_widget else value
     if _norm(new) != _norm(current):
@@ -61,6 +63,31 @@ def bound(
         except VenusError as e:
             show_error(e)
     return value
+
+
+# The argument through which each kind of widget takes its default (``value`` for the others).
+_DEFAULT_ARG = {st.selectbox: "index", st.radio: "index", st.multiselect: "default"}
+
+
+def _with_default(widget: Callable[..., Any], kwargs: dict[str, Any], shown: Any) -> dict[str, Any]:
+    """``kwargs`` with the widget's default set to the value in use.
+
+    The browser drops the state of a widget whose element it removed, and a widget it mounts again
+    starts from the default in the element, while the server may still hold the widget's state and
+    so send no value: Streamlit's own default then comes back ("" for a text box, the minimum for a
+    number) and is written into the config on the next rerun. Seen in CI as an empty Save
+    Directory and Output Model Name after a live run and page changes (its refresh reruns the app
+    from inside a fragment). With the config's value as the default, a remount shows the truth.
+    (Streamlit logs a warning for a default beside a value set through Session State; the two are
+    equal here by construction, so .streamlit/config.toml turns it off.)
+    """
+    if shown is None:
+        return kwargs
+    arg = _DEFAULT_ARG.get(widget, "value")
+    if arg == "index":
+        options = list(kwargs["options"])
+        return {**kwargs, "index": options.index(shown) if shown in options else 0}
+    return {**kwargs, arg: shown}
 
 
 def _norm(v: Any) -> Any:
