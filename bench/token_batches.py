@@ -80,8 +80,9 @@ def config(data_dir: Path, model_dir: Path, runs: Path, method: str, mode: str, 
 
 def largest_batch(lengths: np.ndarray, cfg, epochs: int) -> tuple[int, int]:
     """(padded tokens, longest sequence) of the largest training batch of the run's epochs."""
-    from venus_core.batching import make_batches
+    from venus_core.batching import make_batches, padded_lengths
 
+    lengths = padded_lengths(lengths)  # the widths batches are padded to
     best = (0, 0)
     for epoch in range(epochs):
         b = cfg.batch
@@ -123,7 +124,15 @@ def main(argv: list[str] | None = None) -> int:
         "--allocator", choices=("keep", "default"), default="keep",
         help="default: glibc's own mmap threshold during runs (the A/B of venus_core.allocator)",
     )  # fmt: skip
+    ap.add_argument(
+        "--pad-multiple", type=int, default=None,
+        help="pad batch widths to this multiple (default: venus_core.batching.PAD_MULTIPLE; 1: no rounding)",
+    )  # fmt: skip
     args = ap.parse_args(argv)
+    if args.pad_multiple is not None:
+        from venus_core import batching
+
+        batching.PAD_MULTIPLE = args.pad_multiple
     if args.allocator == "default":
         from venus_core import allocator
 
@@ -156,6 +165,7 @@ def main(argv: list[str] | None = None) -> int:
                 row.update(
                     method=method,
                     allocator=args.allocator,
+                    pad_multiple=batching_multiple(),
                     batch=f"{budget} seqs" if mode == "size" else f"{budget} tokens",
                     largest_batch_tokens=tokens[0],
                     residues_per_s=last.get("train_residues_per_s"),
@@ -174,6 +184,12 @@ def main(argv: list[str] | None = None) -> int:
         json.dumps({"rows": rows, "epochs": epochs, "n_train": n_train}, indent=1, default=str)
     )
     return 0 if all(r.get("status") == "completed" for r in rows) else 1
+
+
+def batching_multiple() -> int:
+    from venus_core import batching
+
+    return batching.PAD_MULTIPLE
 
 
 def _line(r: dict[str, Any]) -> str:

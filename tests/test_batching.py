@@ -7,7 +7,14 @@ import random
 import numpy as np
 import pytest
 
-from venus_core.batching import MEGA_BATCH, make_batches, padded_fraction, shard_batches
+from venus_core.batching import (
+    MEGA_BATCH,
+    PAD_MULTIPLE,
+    make_batches,
+    padded_fraction,
+    padded_lengths,
+    shard_batches,
+)
 
 
 def _random_case(rng: random.Random) -> tuple[list[int], dict]:
@@ -108,6 +115,32 @@ def test_padded_fraction_exact():
     # batch [0, 1]: 2 x 4 = 8 tokens, 6 real; batch [2, 3]: 8 tokens, 5 real
     assert padded_fraction([[0, 1], [2, 3]], lengths) == pytest.approx(5 / 16)
     assert padded_fraction([], lengths) == 0.0
+
+
+def test_batches_are_padded_to_a_multiple_and_budgets_count_it(tiny_models):
+    """A batch's width is its longest sequence rounded up to PAD_MULTIPLE (fewer matmul shapes),
+    and a token budget holds the padded batch, not only its longest sequence."""
+    import pandas as pd
+
+    from venus_core.backbones import load_backbone
+    from venus_core.config import RunConfig
+    from venus_core.pipeline import batch_width, collate, encode_frame, train_batches
+
+    assert padded_lengths(np.array([0, 1, 8, 9, 17])).tolist() == [0, 8, 8, 16, 24]
+    assert padded_fraction([[0, 1]], [3, 5], multiple=8) == (16 - 8) / 16
+    rng = np.random.default_rng(0)
+    seqs = ["".join(rng.choice(list("ACDEFGHIKLMNPQRSTVWY"), int(n))) for n in rng.integers(5, 60, 80)]
+    cfg = RunConfig().with_values(plm_model=str(tiny_models["esm"]), batch_mode="token", batch_token=200)
+    split = encode_frame(
+        pd.DataFrame({"aa_seq": seqs}), load_backbone(cfg.model.plm_model)[1], cfg, targets=None
+    )
+    batches = train_batches(split, cfg, epoch=1)
+    assert sorted(i for b in batches for i in b) == list(range(len(seqs)))
+    for idx in batches:
+        width = batch_width(split, idx)
+        assert width % PAD_MULTIPLE == 0 and 0 <= width - split.lengths[idx].max() < PAD_MULTIPLE
+        assert collate(split, idx)["input_ids"].shape == (len(idx), width)
+        assert len(idx) == 1 or len(idx) * width <= 200
 
 
 def test_empty_split_and_bad_arguments():

@@ -203,7 +203,8 @@ def test_batches_from_the_flat_layout_are_padded_like_the_lists(tiny_models):
     idx = [2, 0, 1]
     ids, attention = padded_inputs(split, idx)
     rows = tok.encode([seqs[i] for i in idx])
-    width = max(map(len, rows))
+    width = 16  # the longest row (9 tokens) rounded up to a multiple of 8 (batching.PAD_MULTIPLE)
+    assert max(map(len, rows)) == 9 and ids.shape == (3, width)
     assert ids.tolist() == [r + [tok.pad_id] * (width - len(r)) for r in rows]
     assert attention.tolist() == [[1] * len(r) + [0] * (width - len(r)) for r in rows]
     batch = collate(split, idx)

@@ -20,6 +20,19 @@ import numpy as np
 MEGA_BATCH = 50  # batches' worth of sequences sorted together when shuffling
 
 
+# Every batch is padded to a multiple of this many tokens. A matmul of a new shape costs the CPU
+# backend (oneDNN) a new kernel, kept in a per-process cache: with batch widths of every value
+# a token-budget epoch keeps adding them, and the first epochs' memory and time grow with it
+# (bench/README.md, Token budgets). Multiples of 8 cut the shapes 8-fold for <= 7 padding tokens
+# per sequence, and are what tensor cores want on a GPU.
+PAD_MULTIPLE = 8
+
+
+def padded_lengths(lengths: np.ndarray) -> np.ndarray:
+    """Token counts rounded up to the padded width they take in a batch."""
+    return -(-np.asarray(lengths, dtype=np.int64) // PAD_MULTIPLE) * PAD_MULTIPLE
+
+
 def make_batches(
     lengths: Sequence[int],
     *,
@@ -65,14 +78,15 @@ def make_batches(
     return [batches[i] for i in rng.permutation(len(batches))]
 
 
-def padded_fraction(batches: Sequence[Sequence[int]], lengths: Sequence[int]) -> float:
-    """Padding tokens / all tokens, when each batch is padded to its longest sequence."""
+def padded_fraction(batches: Sequence[Sequence[int]], lengths: Sequence[int], multiple: int = 1) -> float:
+    """Padding tokens / all tokens, when each batch is padded to its longest sequence rounded up
+    to ``multiple``."""
     lens = np.asarray(lengths, dtype=np.int64)
     total = real = 0
     for batch in batches:
         if len(batch):
             b = lens[np.asarray(batch)]
-            total += int(b.max()) * len(b)
+            total += -(-int(b.max()) // multiple) * multiple * len(b)
             real += int(b.sum())
     return 0.0 if total == 0 else (total - real) / total
 

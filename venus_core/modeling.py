@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from venus_core import backbones, devices, memory, models
+from venus_core.batching import padded_lengths
 from venus_core.config import RunConfig
 from venus_core.errors import VenusError
 from venus_core.heads import POOLING_HEADS
@@ -208,7 +209,7 @@ def _activation_estimate(cfg: RunConfig, hf_config: Any) -> dict[str, float]:
     heads = getattr(hf_config, "num_attention_heads", None)
     if not all(isinstance(v, int) and v > 0 for v in [*dims, heads]):
         return {}
-    longest = cfg.data.max_seq_len + 2 if cfg.data.max_seq_len > 0 else 1024
+    longest = int(padded_lengths(cfg.data.max_seq_len + 2 if cfg.data.max_seq_len > 0 else 1024))
     b = cfg.batch
     tokens = b.batch_token if b.batch_mode == "token" else b.batch_size * longest
     longest = min(longest, tokens)

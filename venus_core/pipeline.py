@@ -15,7 +15,7 @@ import pandas as pd
 import torch
 
 from venus_core.backbones import Tokenizer
-from venus_core.batching import make_batches
+from venus_core.batching import make_batches, padded_lengths
 from venus_core.config import RunConfig
 from venus_core.embedding_cache import FrozenBatch, SplitFeatures
 from venus_core.label_formats import format_multi_hot
@@ -70,7 +70,7 @@ def encode_split(frame: pd.DataFrame, data: Any, name: str, tok: Tokenizer, cfg:
 def _batches(split: Encoded, cfg: RunConfig, shuffle: bool, epoch: int) -> list[list[int]]:
     b = cfg.batch
     return make_batches(
-        split.lengths,
+        padded_lengths(split.lengths),  # a token budget counts the padded batch it makes
         mode=b.batch_mode,
         batch_size=b.batch_size,
         batch_token=b.batch_token,
@@ -91,8 +91,12 @@ def eval_batches(split: Encoded, cfg: RunConfig) -> list[list[int]]:
     return _batches(split, cfg, shuffle=False, epoch=0)
 
 
-def _pad(rows: list[list[int]], value: int) -> torch.Tensor:
-    width = max(len(r) for r in rows)
+def batch_width(split: Encoded, idx: Sequence[int]) -> int:
+    """The padded width of batch ``idx``: its longest sequence, rounded up to ``PAD_MULTIPLE``."""
+    return int(padded_lengths(split.lengths[np.asarray(idx, dtype=np.int64)].max()))
+
+
+def _pad(rows: list[list[int]], value: int, width: int) -> torch.Tensor:
     out = torch.full((len(rows), width), value, dtype=torch.long)
     for i, r in enumerate(rows):
         out[i, : len(r)] = torch.as_tensor(r, dtype=torch.long)
@@ -103,7 +107,7 @@ def _valid(split: Encoded, idx: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
     """The batch's rows as an index array, and True at each row's real tokens (batch x width)."""
     rows = np.asarray(idx, dtype=np.int64)
     lens = split.lengths[rows]
-    return rows, np.arange(int(lens.max()))[None, :] < lens[:, None]
+    return rows, np.arange(batch_width(split, idx))[None, :] < lens[:, None]
 
 
 def residue_mask(split: Encoded, idx: Sequence[int], width: int) -> torch.Tensor:
@@ -123,7 +127,7 @@ def frozen_pass(split: Encoded, cfg: RunConfig) -> Iterator[FrozenBatch]:
 
 
 def padded_inputs(split: Encoded, idx: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
-    """Token ids padded to the longest sequence of the batch, and the attention mask."""
+    """Token ids padded to the batch's width (``batch_width``), and the attention mask."""
     rows, valid = _valid(split, idx)
     input_ids = np.full(valid.shape, split.pad_id, dtype=np.int64)
     input_ids[valid] = np.concatenate([split.arrays.row(i) for i in rows])
@@ -134,10 +138,10 @@ def collate(split: Encoded, idx: Sequence[int], cached: SplitFeatures | None = N
     """Model inputs (CPU tensors) for the examples ``idx``: padded tokens, or cached embeddings."""
     if cached is not None and cached.pooled is not None:
         return {"pooled": cached.pooled[idx]}
-    width = int(split.lengths[np.asarray(idx, dtype=np.int64)].max())
+    width = batch_width(split, idx)
     batch: dict[str, Any] = {
         "residue_mask": residue_mask(split, idx, width),
-        "structure": {k: _pad([v[i] for i in idx], 0) for k, v in split.structure.items()},
+        "structure": {k: _pad([v[i] for i in idx], 0, width) for k, v in split.structure.items()},
     }
     if cached is not None:
         rows, valid = _valid(split, idx)
