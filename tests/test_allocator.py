@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import ctypes
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -73,3 +77,26 @@ def test_a_run_holds_the_setting_while_it_trains(tiny_esm, tmp_path):
     assert train(cfg, emit=emit).status == "completed"
     assert seen and not any(seen)
     assert not allocator.active() and big_block_is_mmapped()
+
+
+def _huge_pages_kb(env: dict[str, str]) -> int:
+    """AnonHugePages of a fresh interpreter that imports venus_core, then fills 256 MB of tensors."""
+    code = (
+        "import venus_core, torch, re\n"
+        "ts = [torch.ones(64 << 20, dtype=torch.uint8) for _ in range(4)]\n"
+        "print(re.search(r'AnonHugePages:\\s+(\\d+)', open('/proc/self/smaps_rollup').read()).group(1))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stderr
+    return int(out.stdout)
+
+
+def test_torch_takes_huge_pages_for_large_tensors():
+    """Importing venus_core before torch turns on torch's transparent-huge-page allocation: large
+    CPU tensors then sit on 2 MB pages, where the kernel gives them only on request ("madvise")."""
+    mode = Path("/sys/kernel/mm/transparent_hugepage/enabled")
+    if not mode.exists() or "[madvise]" not in mode.read_text():
+        pytest.skip("the kernel's transparent huge pages are not in madvise mode")
+    env = {k: v for k, v in os.environ.items() if k != "THP_MEM_ALLOC_ENABLE"}
+    assert _huge_pages_kb({**env, "THP_MEM_ALLOC_ENABLE": "0"}) == 0
+    assert _huge_pages_kb(env) >= 128 * 1024
