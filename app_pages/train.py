@@ -115,9 +115,8 @@ with st.expander(_("Training settings"), expanded=active is None):
     col_o, col_w = st.columns(2, gap="medium")
     with col_o:
         st.markdown(_("**Output**"))
-        # Both are required: an empty field keeps the value in use (the sidebar shows it). Streamlit
-        # can hand back "" for a text input after a rerun from inside a fragment (streamlit#11266),
-        # which once emptied both in CI, and a run could not start.
+        # Both are required: an emptied field keeps the value in use (the sidebar shows it) rather
+        # than a setting no run can start with.
         bound("output_dir", st.text_input, _("Save Directory"), from_widget=required_text("output_dir"))
         o1, o2 = st.columns(2)
         with o1:

@@ -129,9 +129,9 @@ def main(argv: list[str] | None = None) -> int:
         help="pad batch widths to this multiple (default: venus_core.batching.PAD_MULTIPLE; 1: no rounding)",
     )  # fmt: skip
     args = ap.parse_args(argv)
-    if args.pad_multiple is not None:
-        from venus_core import batching
+    from venus_core import batching
 
+    if args.pad_multiple is not None:
         batching.PAD_MULTIPLE = args.pad_multiple
     if args.allocator == "default":
         from venus_core import allocator
@@ -165,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
                 row.update(
                     method=method,
                     allocator=args.allocator,
-                    pad_multiple=batching_multiple(),
+                    pad_multiple=batching.PAD_MULTIPLE,
                     batch=f"{budget} seqs" if mode == "size" else f"{budget} tokens",
                     largest_batch_tokens=tokens[0],
                     residues_per_s=last.get("train_residues_per_s"),
@@ -184,12 +184,6 @@ def main(argv: list[str] | None = None) -> int:
         json.dumps({"rows": rows, "epochs": epochs, "n_train": n_train}, indent=1, default=str)
     )
     return 0 if all(r.get("status") == "completed" for r in rows) else 1
-
-
-def batching_multiple() -> int:
-    from venus_core import batching
-
-    return batching.PAD_MULTIPLE
 
 
 def _line(r: dict[str, Any]) -> str:

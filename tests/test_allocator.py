@@ -79,10 +79,10 @@ def test_a_run_holds_the_setting_while_it_trains(tiny_esm, tmp_path):
     assert not allocator.active() and big_block_is_mmapped()
 
 
-def _huge_pages_kb(env: dict[str, str]) -> int:
-    """AnonHugePages of a fresh interpreter that imports venus_core, then fills 256 MB of tensors."""
+def _huge_pages_kb(env: dict[str, str], first: str) -> int:
+    """AnonHugePages of a fresh interpreter that imports ``first``, then fills 256 MB of tensors."""
     code = (
-        "import venus_core, torch, re\n"
+        f"import {first}\nimport torch, re\n"
         "ts = [torch.ones(64 << 20, dtype=torch.uint8) for _ in range(4)]\n"
         "print(re.search(r'AnonHugePages:\\s+(\\d+)', open('/proc/self/smaps_rollup').read()).group(1))\n"
     )
@@ -91,12 +91,14 @@ def _huge_pages_kb(env: dict[str, str]) -> int:
     return int(out.stdout)
 
 
-def test_torch_takes_huge_pages_for_large_tensors():
+@pytest.mark.parametrize("first", ["venus_core", "bench.token_batches"])
+def test_torch_takes_huge_pages_for_large_tensors(first):
     """Importing venus_core before torch turns on torch's transparent-huge-page allocation: large
-    CPU tensors then sit on 2 MB pages, where the kernel gives them only on request ("madvise")."""
+    CPU tensors then sit on 2 MB pages, where the kernel gives them only on request ("madvise").
+    The benchmarks (which import torch themselves) run with it, as the CLI and dashboard do."""
     mode = Path("/sys/kernel/mm/transparent_hugepage/enabled")
     if not mode.exists() or "[madvise]" not in mode.read_text():
         pytest.skip("the kernel's transparent huge pages are not in madvise mode")
     env = {k: v for k, v in os.environ.items() if k != "THP_MEM_ALLOC_ENABLE"}
-    assert _huge_pages_kb({**env, "THP_MEM_ALLOC_ENABLE": "0"}) == 0
-    assert _huge_pages_kb(env) >= 128 * 1024
+    assert _huge_pages_kb({**env, "THP_MEM_ALLOC_ENABLE": "0"}, first) == 0
+    assert _huge_pages_kb(env, first) >= 128 * 1024

@@ -30,9 +30,11 @@ MEGA_BATCH = 50  # batches' worth of sequences sorted together when shuffling
 PAD_MULTIPLE = 8
 
 
-def padded_lengths(lengths: np.ndarray) -> np.ndarray:
-    """Token counts rounded up to the padded width they take in a batch."""
-    return -(-np.asarray(lengths, dtype=np.int64) // PAD_MULTIPLE) * PAD_MULTIPLE
+def padded_lengths(lengths: np.ndarray, multiple: int | None = None) -> np.ndarray:
+    """Token counts rounded up to the padded width they take in a batch (``multiple``: default
+    ``PAD_MULTIPLE``, read at the call)."""
+    multiple = multiple or PAD_MULTIPLE
+    return -(-np.asarray(lengths, dtype=np.int64) // multiple) * multiple
 
 
 def make_batches(
@@ -88,7 +90,7 @@ def padded_fraction(batches: Sequence[Sequence[int]], lengths: Sequence[int], mu
     for batch in batches:
         if len(batch):
             b = lens[np.asarray(batch)]
-            total += -(-int(b.max()) // multiple) * multiple * len(b)
+            total += int(padded_lengths(b.max(), multiple)) * len(b)
             real += int(b.sum())
     return 0.0 if total == 0 else (total - real) / total
 

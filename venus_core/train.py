@@ -21,8 +21,8 @@ from typing import Any
 
 import torch
 
-from venus_core import allocator, checkpoint, distributed, rundir
-from venus_core.batching import PAD_MULTIPLE, padded_fraction
+from venus_core import allocator, batching, checkpoint, distributed, rundir
+from venus_core.batching import padded_fraction
 from venus_core.config import RunConfig
 from venus_core.datasets import resolve_task
 from venus_core.devices import autocast_dtype, pick_device, precision_name
@@ -331,7 +331,7 @@ def _run_facts(cfg, run_dir, splits: dict[str, Encoded], stats, loop: Loop, plac
         fsdp=place.fsdp,
         resumed_from_epoch=state.epoch,
         padded_fraction=padded_fraction(
-            train_batches(splits["train"], cfg, 1), splits["train"].lengths, PAD_MULTIPLE
+            train_batches(splits["train"], cfg, 1), splits["train"].lengths, batching.PAD_MULTIPLE
         ),
     )
 
