@@ -31,7 +31,7 @@ $(REQ_STAMP): requirements.txt pyproject.toml | $(VPY)
 	@touch $@
 
 run: setup
-	$(VENV)/bin/streamlit run Home.py
+	$(VPY) -m ui  # streamlit run Home.py, with the run's imports started at once (ui/__main__.py)
 
 test: setup
 	$(VPY) -m pytest

@@ -1,8 +1,9 @@
 """Driving the dashboard in a real browser, for the browser benchmark and the browser tests.
 
-``Server`` runs ``streamlit run Home.py`` in its own process with its own save directory;
-``launch`` starts Debian's Chromium through Playwright (no browser download); ``wait_idle`` waits
-until the app says its script run is over.
+``Server`` serves the dashboard as ``make run`` does (``python -m ui``, i.e. ``streamlit run
+Home.py``) in its own process with its own save directory; ``launch`` starts Debian's Chromium
+through Playwright (no browser download); ``wait_idle`` waits until the app says its script run is
+over.
 """
 
 from __future__ import annotations
@@ -56,8 +57,8 @@ def server_env(save_dir: Path) -> dict[str, str]:
 
 
 class Server:
-    """``streamlit run Home.py`` in its own process, with its own save directory; its log is
-    ``streamlit.log`` beside the save directory."""
+    """The dashboard as ``make run`` serves it (``python -m ui``), in its own process, with its own
+    save directory; its log is ``streamlit.log`` beside the save directory."""
 
     def __init__(self, save_dir: Path, timeout: float = 90.0) -> None:
         self.save_dir = Path(save_dir)
@@ -65,7 +66,7 @@ class Server:
         self.url = f"http://localhost:{self.port}"
         self.log_path = self.save_dir.parent / "streamlit.log"
         self._log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
-        cmd = [sys.executable, "-m", "streamlit", "run", "Home.py", "--server.port", str(self.port)]
+        cmd = [sys.executable, "-m", "ui", "--server.port", str(self.port)]
         cmd += ["--server.headless", "true", "--server.fileWatcherType", "none"]
         self.proc = subprocess.Popen(
             cmd, cwd=ROOT, env=server_env(self.save_dir), stdout=self._log, stderr=subprocess.STDOUT
