@@ -248,14 +248,23 @@ if abort_clicked:
         st.toast(_("Stopping after the current step…"), icon=":material/stop:")
 
 # -- the run, live ----------------------------------------------------------------------------------
-# One fragment, every few seconds (run_view.refresh_every; the clocks tick in the browser in
-# between): it reads the job's summary, folded incrementally, and the curves are rebuilt only when
-# they changed.
+# One fragment every 10 s (the clocks tick in the browser in between): it reads the job's summary,
+# folded incrementally, and the curves are rebuilt only when they changed. While the run starts, its
+# progress block is a fragment of its own inside it, refreshed every 2 s: once the run trains, the
+# slow fragment's next refresh draws the progress itself and Streamlit stops the inner one's timer
+# (a changed period would otherwise need a rerun of the whole page, which the browser redraws
+# while the run trains: measured in Chromium, python -m bench.browser).
 live_at_start = active is not None
-period = run_view.refresh_every(active.summary()) if live_at_start else None
 
 
-@st.fragment(run_every=period)
+@st.fragment(run_every=run_view.STARTING_EVERY_S)
+def starting_progress(job) -> None:
+    if not job.is_alive():
+        st.rerun()  # the run ended (or failed) while starting: the whole page shows its end
+    run_view.progress(job.summary(now=time.time()), name=job.name, config=job.config)
+
+
+@st.fragment(run_every=run_view.REFRESH_EVERY_S if live_at_start else None)
 def live_run() -> None:
     job = state.current_job()
     if job is None:
@@ -263,15 +272,16 @@ def live_run() -> None:
         return
     alive = job.is_alive()
     s = job.summary(now=time.time() if alive else None)
-    if live_at_start and (not alive or run_view.refresh_every(s) != period):
-        # The run ended (one full rerun stops the refresh and draws the charts once more, complete),
-        # or it began training (the fragment is defined again with the slower period).
-        st.rerun()
+    if live_at_start and not alive:
+        st.rerun()  # the run ended: one full rerun stops the refresh and draws the charts once more, complete
     if alive and job.stop_requested():
         st.info(_("Abort requested: stopping after the current step…"), icon=":material/hourglass_top:")
-    # A finished run's failure is about the settings it ran with: once they changed, say so calmly.
-    stale = not alive and job.config != state.cfg()
-    run_view.progress(s, name=job.name, config=job.config, earlier_settings=stale)
+    if alive and run_view.starting(s):
+        starting_progress(job)
+    else:
+        # A finished run's failure is about the settings it ran with: once they changed, say so calmly.
+        stale = not alive and job.config != state.cfg()
+        run_view.progress(s, name=job.name, config=job.config, earlier_settings=stale)
     run_view.best(s)
     run_view.curves(s, key="train")
     run_view.test_results(s, run_name=job.name, key="train")

@@ -174,3 +174,22 @@ def events(run_dir: Path) -> list[dict]:
 
 def last_status(run_dir: Path) -> dict:
     return [e for e in events(run_dir) if e["type"] == "status"][-1]
+
+
+def whole_page_runs(page) -> list[float]:
+    """The times of every whole-page script run the server starts for ``page`` from now on: each
+    begins with a ``new_session`` message on the app's websocket that names no fragment (a
+    fragment's refresh names its own). Call it before the page opens the app."""
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    runs: list[float] = []
+
+    def on_frame(payload) -> None:
+        if isinstance(payload, bytes):
+            msg = ForwardMsg()
+            msg.ParseFromString(payload)
+            if msg.WhichOneof("type") == "new_session" and not msg.metadata.run.fragment_ids:
+                runs.append(time.time())
+
+    page.on("websocket", lambda ws: ws.on("framereceived", on_frame))
+    return runs

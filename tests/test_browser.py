@@ -33,6 +33,7 @@ from browser_support import (
     shot,
     val_loss_epochs,
     wait_charts,
+    whole_page_runs,
     wait_idle,
     wait_text,
 )
@@ -145,10 +146,13 @@ def test_train_end_to_end(page, server, tiny_esm, toy_csv):
 
 
 def test_abort(page, server, tiny_esm, toy_csv):
+    runs = whole_page_runs(page)
     open_page(page, server["url"])
     configure(page, server, tiny_esm, toy_csv, epochs=3000, run_name="ui-abort")
     page.get_by_role("button", name="Start").click()
     page.get_by_text("Training Progress").wait_for()
+    wait_idle(page)
+    started = len(runs)
     # the charts appear, then fill while the run goes on (the page refreshes every 10 s); a live
     # run's charts are static SVG (no Plotly while training: it costs the trainer CPU)
     seen: list[int] = []
@@ -175,6 +179,9 @@ def test_abort(page, server, tiny_esm, toy_csv):
             chart_changes += now_points != points
             points = now_points
     assert progress_changes >= 8 and chart_changes <= 1, (progress_changes, chart_changes)
+    # From its start to its training, the run is followed by fragments only: a rerun of the whole
+    # page (its settings, its layout) costs the browser, and so the trainer, far more.
+    assert len(runs) == started, "the page was rerun whole while the run went on"
     shot(page, "09_train_running")
     page.get_by_role("button", name="Abort").click()
     page.get_by_text("Aborted", exact=True).first.wait_for(timeout=60_000)  # the Phase metric
@@ -201,6 +208,12 @@ def test_caching_phase_is_readable(browser, server):
             page.set_viewport_size({"width": width, "height": 900})
             page.wait_for_timeout(300)
             assert not overflowing(page, "Computing backbone embeddings (once)"), width
+        # The bar jumps to each new value: Streamlit's width animation cost ~40 ms of the browser's
+        # CPU per refresh (ui/frame.py: PAGE_STYLE).
+        durations = page.locator("[data-testid=stProgress] *").evaluate_all(
+            "els => els.map(e => getComputedStyle(e).transitionDuration)"
+        )
+        assert durations and set(durations) == {"0s"}, durations
         page.screenshot(path=str(SHOTS / "12_train_caching.png"), full_page=True)
         page.get_by_role("button", name="Abort").click()
         # The demo's embedding pass lasts a few seconds: on a fast machine the run can finish while

@@ -45,14 +45,15 @@ PHASES = {
 # SVG), and the clocks tick in the browser in between (``clock``).
 REFRESH_EVERY_S = 10.0
 # Until the first training step the phases are short (loading, the embedding pass: seconds on the
-# demo) and a 10 s period could skip one whole; the page follows them this often, then slows down.
+# demo) and a 10 s period could skip one whole: the progress block follows them this often, in a
+# fragment of its own inside the slow one (app_pages/train.py), so the rest of the page is not
+# redrawn and the switch to the slow period needs no rerun of the whole page.
 STARTING_EVERY_S = 2.0
 
 
-def refresh_every(s: dict[str, Any]) -> float:
-    """The period of a page following the live run ``s``: short while it starts, then the slow one."""
-    starting = not s["steps"] and s["phase"] in (None, "loading", "caching")
-    return STARTING_EVERY_S if starting else REFRESH_EVERY_S
+def starting(s: dict[str, Any]) -> bool:
+    """Whether the live run ``s`` is still in its first, short phases (no training step yet)."""
+    return not s["steps"] and s["phase"] in (None, "loading", "caching")
 
 
 STATUS_TEXT = {
