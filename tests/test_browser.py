@@ -33,9 +33,9 @@ from browser_support import (
     shot,
     val_loss_epochs,
     wait_charts,
-    whole_page_runs,
     wait_idle,
     wait_text,
+    whole_page_runs,
 )
 from playwright.sync_api import expect
 

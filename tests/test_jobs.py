@@ -384,3 +384,20 @@ def test_preload_imports_what_a_run_needs():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_the_dashboard_server_loads_the_trainer_before_any_page_opens(tmp_path):
+    """``python -m ui`` (what ``make run`` serves) starts the preload with the server: torch's
+    library is in the server process with no page opened yet (``streamlit run Home.py`` loads it
+    only when the first page runs)."""
+    from bench.ui_driver import Server
+
+    server = Server(tmp_path / "runs")
+    try:
+        maps = Path(f"/proc/{server.proc.pid}/maps")
+        deadline = time.time() + 120
+        while time.time() < deadline and "libtorch_cpu" not in maps.read_text():
+            time.sleep(0.5)
+        assert "libtorch_cpu" in maps.read_text()
+    finally:
+        server.stop()
