@@ -401,3 +401,25 @@ def test_the_dashboard_server_loads_the_trainer_before_any_page_opens(tmp_path):
         assert "libtorch_cpu" in maps.read_text()
     finally:
         server.stop()
+
+
+def test_a_run_begins_once_its_code_is_loaded(tmp_path):
+    """In a fresh interpreter, with no preload: Start returns at once and the run's first event
+    comes only after everything a run imports is loaded (the run's clock starts with its code
+    loaded, like a CLI run's)."""
+    code = (
+        "import sys; from venus_core import jobs; from venus_core.config import RunConfig\n"
+        "loaded = []\n"
+        "append = jobs.Job.append_event\n"
+        "def spy(self, e):\n"
+        "    loaded.append(all(m in sys.modules for m in jobs.RUN_MODULES)); return append(self, e)\n"
+        "jobs.Job.append_event = spy\n"
+        f"cfg = RunConfig().with_values(dataset={str(tmp_path / 'missing')!r}, output_dir={str(tmp_path)!r})\n"
+        "job = jobs.JobRegistry().start(cfg, run_dir=None)\n"
+        "job._thread.join(180)\n"
+        "print(loaded, job.summary()['status'])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=240)
+    assert out.returncode == 0, out.stderr[-2000:]
+    loaded, status = out.stdout.strip().splitlines()[-1].rsplit(" ", 1)
+    assert status == "failed" and loaded.startswith("[True") and "False" not in loaded, out.stdout
