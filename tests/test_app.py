@@ -1036,3 +1036,24 @@ def test_guide_labels_present():
     goto(at, TRAIN)
     at.radio(key="w.batch_mode").set_value("token").run()
     assert "Tokens per Batch" in labels_on(at)
+
+
+def test_the_dashboard_server_does_not_poll_its_config_files(monkeypatch):
+    """``python -m ui`` leaves out Streamlit's pollers of its config.toml files (each poll takes the
+    interpreter lock from the trainer, five times a second per file)."""
+    from streamlit.watcher import polling_path_watcher
+    from streamlit.web import bootstrap
+
+    import ui.__main__ as launcher
+
+    pollers = []
+    monkeypatch.setattr(
+        polling_path_watcher.PollingPathWatcher, "__init__", lambda self, path, *a, **k: pollers.append(path)
+    )
+    monkeypatch.setattr(bootstrap, "_install_config_watchers", bootstrap._install_config_watchers)
+    bootstrap._install_config_watchers({})
+    assert pollers, "this Streamlit polls no config file: the launcher's patch is dead code"
+    pollers.clear()
+    launcher.quiet_config_watchers()
+    bootstrap._install_config_watchers({})
+    assert pollers == []

@@ -183,11 +183,18 @@ def test_abort(page, server, tiny_esm, toy_csv):
     # page (its settings, its layout) costs the browser, and so the trainer, far more.
     assert len(runs) == started, "the page was rerun whole while the run went on"
     shot(page, "09_train_running")
+    # While the run trains the next run's settings are folded away and not drawn (every refresh
+    # would re-render them); they open on demand, with the values in use.
+    assert page.locator("[data-testid=stMain] input").count() == 0  # none at all, hidden ones included
+    epochs = page.get_by_role("spinbutton", name="Number of Epochs")
+    page.get_by_text("Training settings", exact=True).click()
+    assert epochs.input_value() == "3000"
     page.get_by_role("button", name="Abort").click()
     page.get_by_text("Aborted", exact=True).first.wait_for(timeout=60_000)  # the Phase metric
     shot(page, "10_train_aborted")
     status = last_status(server["save_dir"] / "ui-abort")
     assert status["status"] == "aborted"
+    assert epochs.input_value() == "3000"  # with no run active, the settings are open again
     # the app stays usable: the aborted run is in the history, with its finished epochs
     goto_nav(page, "Results")
     assert page.get_by_role("combobox", name="Open Run").input_value() == "ui-abort · Aborted"
