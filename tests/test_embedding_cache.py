@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 from conftest import write_toy_dataset
@@ -87,3 +88,45 @@ def test_precision_is_part_of_the_fingerprint(tiny_esm, tmp_path, monkeypatch):
     assert plain.test_metrics["loss"] == pytest.approx(bf16.test_metrics["loss"], abs=1e-3)
     _, logs = run(tiny_esm, data, tmp_path, training_method="freeze", num_epochs=1, mixed_precision=False)
     assert any("Reusing" in m for m in logs)  # the float32 cache of the first run
+
+
+def test_the_cache_reports_its_progress_in_work_not_sequences(tiny_esm, tmp_path):
+    """The pass runs the longest sequences first: counted in sequences, its first batches read ~0%
+    and its ETA hours for minutes of work. Progress follows each batch's forward FLOPs instead
+    (bench/flops.py's count: 2 N per token plus 4 L^2 h per layer, attention weighted)."""
+    from bench.flops import Shape, forward_flops
+
+    rng = np.random.default_rng(0)
+    data = tmp_path / "d"
+    data.mkdir()
+    for split, n in (("train", 40), ("validation", 8), ("test", 8)):
+        lengths = [400 if i < 4 else int(rng.integers(8, 30)) for i in range(n)]  # a few long ones
+        seqs = ["".join(rng.choice(list("ACDEFGHIKLMNPQRSTVWY"), size=k)) for k in lengths]
+        pd.DataFrame({"aa_seq": seqs, "label": [i % 2 for i in range(n)]}).to_csv(
+            data / f"{split}.csv", index=False
+        )
+    events: list[dict] = []
+    values = dict(plm_model=str(tiny_esm), dataset=str(data), problem_type="single_label_classification")
+    values |= dict(num_labels=2, num_epochs=1, num_workers=0, output_dir=str(tmp_path / "out"), batch_size=4)
+    result = train(RunConfig().with_values(training_method="freeze", **values), emit=events.append)
+    assert result.status == "completed", result.message
+    reports = [(e["done"], e["total"]) for e in events if e["type"] == "phase" and e.get("total")]
+    assert reports[-1][0] == reports[-1][1]
+    assert all(a[0] < b[0] for a, b in zip(reports, reports[1:], strict=False))
+    # the first report: the train split's first batch, its four 400-residue proteins
+    shape = Shape.from_model_dir(tiny_esm)
+    tokens = {
+        s: [len(q) + 2 for q in pd.read_csv(data / f"{s}.csv")["aa_seq"]]
+        for s in ("train", "validation", "test")
+    }
+
+    def cost(t):  # attention counted four times (pass_cost says why)
+        attention = 4.0 * shape.n_layers * shape.hidden * sum(n * n for n in t)
+        return forward_flops(t, shape) + 3 * attention
+
+    share = cost(tokens["train"][:4]) / sum(cost(t) for t in tokens.values())
+    done, total = reports[0]
+    assert done / total == pytest.approx(share, rel=0.1)
+    assert (
+        done / total > 0.25 > 4 / 56
+    )  # a third of the work (each split has 4 long ones), 7% of the sequences
