@@ -101,11 +101,11 @@ def estimate_bytes(splits: dict[str, Any], hidden_size: int, pooled: bool) -> in
 
 def pass_cost(lengths: np.ndarray, hidden: int) -> np.ndarray:
     """Each sequence's share of the frozen pass: per layer ~24 L d^2 FLOPs in the linear layers and
-    ~4 L^2 d in attention for L tokens at hidden size d, with attention counted four times, as it
-    ran here (on the subcellular demo's pass, ESM2-8M on a 2-core CPU, progress counted so kept a
-    steady rate to within 2% from 1,024-token to 591-token proteins; counted at FLOPs, 14%). The
-    pass runs the longest sequences first: counted in sequences, its first minutes read ~0% and
-    its ETA hours for a pass of ten minutes."""
+    ~4 L^2 d in attention for L tokens at hidden size d, attention weighted four times. The weight
+    is measured: on the subcellular demo's pass (ESM2-8M, 2-core CPU) progress counted this way
+    advanced at a steady rate (within 2% from 1,024-token to 591-token proteins), at plain FLOPs
+    14% faster on the shorter ones. The pass runs the longest sequences first: counted in
+    sequences, its first minutes read ~0% and its ETA hours for a pass of ten minutes."""
     n = np.asarray(lengths, dtype=np.int64)
     return n * (6 * hidden + 4 * n)
 
