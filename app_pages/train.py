@@ -180,8 +180,8 @@ def settings_form() -> None:
 
 
 # While a run trains the settings are folded away and not drawn at all (Streamlit's lazy
-# expander): the page's fragment refreshes then cost the browser only what the run view needs
-# (measured in Chromium: every widget on the page is re-rendered by React on each refresh).
+# expander): the browser draws only the run view while the trainer shares its cores (measured in
+# Chromium on the demo: the draw after Start took 0.79 s of CPU with them, 0.38 s without).
 settings_box = st.expander(_("Training settings"), expanded=active is None, on_change="rerun")
 if settings_box.open:
     with settings_box:
