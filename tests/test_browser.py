@@ -183,8 +183,8 @@ def test_abort(page, server, tiny_esm, toy_csv):
     # page (its settings, its layout) costs the browser, and so the trainer, far more.
     assert len(runs) == started, "the page was rerun whole while the run went on"
     shot(page, "09_train_running")
-    # While the run trains the next run's settings are folded away and not drawn (every refresh
-    # would re-render them); they open on demand, with the values in use.
+    # While the run trains the next run's settings are folded away and not drawn (the browser's
+    # CPU is the trainer's); they open on demand, with the values in use.
     assert page.locator("[data-testid=stMain] input").count() == 0  # none at all, hidden ones included
     epochs = page.get_by_role("spinbutton", name="Number of Epochs")
     page.get_by_text("Training settings", exact=True).click()

@@ -110,9 +110,9 @@ def test_the_cache_reports_its_progress_in_work_not_sequences(tiny_esm, tmp_path
     values |= dict(num_labels=2, num_epochs=1, num_workers=0, output_dir=str(tmp_path / "out"), batch_size=4)
     result = train(RunConfig().with_values(training_method="freeze", **values), emit=events.append)
     assert result.status == "completed", result.message
-    reports = [(e["done"], e["total"]) for e in events if e["type"] == "phase" and e.get("total")]
-    assert reports[-1][0] == reports[-1][1]
-    assert all(a[0] < b[0] for a, b in zip(reports, reports[1:], strict=False))
+    reports = [(e["done"], e["total"], e["work"]) for e in events if e["type"] == "phase" and e.get("total")]
+    assert reports[-1][0] == reports[-1][1] and reports[-1][2] == 1.0
+    assert all(a[2] < b[2] for a, b in zip(reports, reports[1:], strict=False))
     # the first report: the train split's first batch, its four 400-residue proteins
     shape = Shape.from_model_dir(tiny_esm)
     tokens = {
@@ -125,8 +125,7 @@ def test_the_cache_reports_its_progress_in_work_not_sequences(tiny_esm, tmp_path
         return forward_flops(t, shape) + 3 * attention
 
     share = cost(tokens["train"][:4]) / sum(cost(t) for t in tokens.values())
-    done, total = reports[0]
-    assert done / total == pytest.approx(share, rel=0.1)
-    assert (
-        done / total > 0.25 > 4 / 56
-    )  # a third of the work (each split has 4 long ones), 7% of the sequences
+    done, total, work = reports[0]
+    assert work == pytest.approx(share, rel=0.1)
+    # a third of the work (each split has 4 long ones), 7% of the sequences
+    assert work > 0.25 > 4 / 56 == done / total

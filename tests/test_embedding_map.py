@@ -15,8 +15,8 @@ from conftest import write_toy_dataset
 from venus_core import embedding_map
 from venus_core.config import RunConfig
 from venus_core.data import prepare
-from venus_core.embedding_cache import CACHE_DIR_NAME
-from venus_core.embedding_map import Eta, MapJobs, MapRequest, compute, sample_positions
+from venus_core.embedding_cache import CACHE_DIR_NAME, pass_cost
+from venus_core.embedding_map import MapJobs, MapRequest, compute, sample_positions
 from venus_core.errors import VenusError
 from venus_core.train import train
 
@@ -58,15 +58,23 @@ def test_sample_positions_are_proportional_seeded_and_bounded():
     assert sum(len(p) for p in odd.values()) == 10
 
 
-def test_eta_weights_long_sequences():
-    split = types.SimpleNamespace(lengths=[1000] + [10] * 99)  # eval batches: longest first
-    cfg = RunConfig().with_values(batch_size=10, batch_mode="size")
-    eta = Eta({"train": split}, cfg)
-    assert eta(0, now=0.0) is None
-    # After the first batch (the long one, 10 s) most of the work is done: ~6 s left, where the
-    # count of sequences (10 of 100) would say 90 s.
-    left = eta(10, now=10.0)
-    assert left is not None and 3.0 < left < 10.0
+def test_eta_weights_long_sequences(tiny_esm, tmp_path):
+    """The map's time left follows the cache build's share of work done (``pass_cost``), not the
+    count of proteins: the pass embeds the longest first."""
+    cfg, task = setup(tiny_esm, tmp_path)
+    reports: list = []
+    compute(task, cfg, MapRequest(points=20), progress=reports.append)
+    embedding = [p for p in reports if p.stage == "Embedding"]
+    first, last = embedding[0], embedding[-1]
+    assert last.done == last.total and last.work == pytest.approx(1.0)
+    assert all(a.work < b.work for a, b in zip(embedding, embedding[1:], strict=False))
+    assert first.eta == pytest.approx(first.elapsed / first.work * (1 - first.work))
+    # After the first batch (the long one, 10 s) most of the work is done: well under the 90 s
+    # that the count of sequences (10 of 100) would say.
+    weights = pass_cost(np.array([1000] + [10] * 99), hidden=320)
+    work = weights[:10].sum() / weights.sum()
+    left = 10.0 / work * (1 - work)
+    assert left is not None and 0.0 < left < 10.0
 
 
 def test_sampled_map_then_cache_reused(tiny_esm, tmp_path):

@@ -145,7 +145,7 @@ def _progress(job: MapJob) -> None:
         if not job.is_alive():
             st.rerun()  # finished: redraw the section with the map
         p = job.progress
-        fraction = p.done / p.total if p.total else 0.0
+        fraction = p.work if p.work is not None else p.done / p.total if p.total else 0.0
         text = tr(p.stage)
         if p.total:
             text = _("{stage}: {done:,} of {total:,} proteins").format(stage=text, done=p.done, total=p.total)

@@ -117,15 +117,15 @@ def load_or_build(
     device: torch.device,
     stop: Callable[[], bool],
     log: Callable[[str], None] = lambda message: None,
-    progress: Callable[[int, int], None] = lambda done, total: None,
+    progress: Callable[[int, int, float], None] = lambda done, total, work: None,
     *,
     batches: Callable[[Any], Iterable[FrozenBatch]],
 ) -> dict[str, SplitFeatures] | None:
     """The cached features of every split, built if missing; None if ``stop()`` interrupted.
     ``batches(split)`` yields the frozen pass's batches (``pipeline.frozen_pass``: this module is
-    handed them, it does not batch). ``progress(done, total)`` is called after each batch, in
-    units of work (``pass_cost``), so that the share done and the time left hold although the
-    longest sequences go first."""
+    handed them, it does not batch). ``progress(done, total, work)`` is called after each batch:
+    sequences embedded of all, and the share of the pass's work done (``pass_cost``), which the time
+    left follows although the longest sequences go first."""
 
     # The backbone runs in the run's precision, as it would every epoch without the cache.
     autocast = autocast_dtype(device, cfg.train.mixed_precision)
@@ -145,7 +145,8 @@ def load_or_build(
     )
     model.eval()
     cost = {name: pass_cost(split.lengths, hidden) for name, split in splits.items()}
-    done, total = 0, int(sum(c.sum() for c in cost.values()))
+    total_cost = float(sum(c.sum() for c in cost.values()))
+    done, total, done_cost = 0, sum(len(split) for split in splits.values()), 0.0
     with rundir.atomic_dir(root) as tmp, torch.inference_mode():
         for name, split in splits.items():
             offsets = np.concatenate([[0], np.cumsum(split.lengths)]).astype(np.int64)
@@ -165,8 +166,9 @@ def load_or_build(
                 else:
                     for row, i in enumerate(idx):
                         out[offsets[i] : offsets[i + 1]] = states[row, : split.lengths[i]].cpu().numpy()
-                done += int(cost[name][np.asarray(idx, dtype=np.int64)].sum())
-                progress(done, total)
+                done += len(idx)
+                done_cost += float(cost[name][np.asarray(idx, dtype=np.int64)].sum())
+                progress(done, total, done_cost / total_cost)
             if pooled:
                 np.save(tmp / f"{name}.pooled.npy", out)
             else:
@@ -201,7 +203,7 @@ def _open(root: Path, splits: dict[str, Any], pooled: bool) -> dict[str, SplitFe
 
 
 def build(
-    model, splits, cfg, device, stop, log=lambda m: None, progress=lambda done, total: None, *, batches
+    model, splits, cfg, device, stop, log=lambda m: None, progress=lambda done, total, work: None, *, batches
 ):
     """``load_or_build`` that returns None when interrupted (the half-built folder is discarded)."""
     try:

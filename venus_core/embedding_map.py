@@ -37,9 +37,6 @@ DEFAULT_POINTS = 2_000
 POINT_CHOICES = (500, 1_000, 2_000, 5_000, 10_000, 20_000)
 MAX_POINTS = POINT_CHOICES[-1]
 PROJECTIONS = ("pca", "umap")
-# ETA weight of a sequence of L tokens: L + L^2 / ATTENTION_TOKENS (the backbone's cost grows
-# linearly in L, its attention quadratically; ~2,000 tokens is where they are even for ESM2-8M).
-ATTENTION_TOKENS = 2_000
 
 
 def umap_available() -> bool:
@@ -60,6 +57,7 @@ class Progress:
     total: int = 0
     elapsed: float = 0.0  # seconds since the stage began
     eta: float | None = None  # seconds left in the stage, when it can be estimated
+    work: float | None = None  # share of the stage's work done, where it is not done / total
 
 
 @dataclass
@@ -101,34 +99,6 @@ def sample_positions(sizes: dict[str, int], n: int, seed: int) -> dict[str, np.n
         take[s] += 1
     rng = np.random.default_rng(seed)
     return {s: np.sort(rng.choice(sizes[s], take[s], replace=False)) for s in sizes}
-
-
-class Eta:
-    """Seconds left of a cache build from its ``progress(done, total)`` calls: sequences are
-    weighted by their cost, in the order the builder embeds them (``pipeline.eval_batches``:
-    longest first, so a count alone would overestimate the time left by far)."""
-
-    def __init__(self, splits: dict[str, Any], cfg: RunConfig) -> None:
-        from venus_core.pipeline import eval_batches
-
-        lengths = []
-        for split in splits.values():
-            for idx in eval_batches(split, cfg):
-                lengths.extend(split.lengths[i] for i in idx)
-        x = np.asarray(lengths, dtype=np.float64)
-        self.cumulative = np.concatenate([[0.0], np.cumsum(x + x * x / ATTENTION_TOKENS)])
-        self.t0: float | None = None
-
-    def __call__(self, done: int, now: float | None = None) -> float | None:
-        now = time.monotonic() if now is None else now
-        if self.t0 is None:
-            self.t0 = now
-            return None
-        done = min(done, len(self.cumulative) - 1)
-        spent = self.cumulative[done]
-        if spent <= 0 or now <= self.t0:
-            return None
-        return float((self.cumulative[-1] - spent) * (now - self.t0) / spent)
 
 
 def _check_projection(projection: str) -> None:
@@ -183,16 +153,17 @@ def compute(
         frame = task.splits[s] if len(pos) == sizes[s] else task.splits[s].iloc[pos].reset_index(drop=True)
         splits[s] = encode_frame(frame, loaded.tokenizer, cfg, None)
     model = build_model(cfg, device, 1, loaded).model
-    eta = Eta(splits, cfg)
     stage_t0 = time.monotonic()
     log: list[str] = []
     batches = [0]
 
-    def on_batch(done: int, total: int) -> None:
+    def on_batch(done: int, total: int, work: float) -> None:
+        # The time left follows the share of the work done (the longest proteins go first).
         batches[0] += 1
-        progress(Progress(N_("Embedding"), done, total, time.monotonic() - stage_t0, eta(done)))
+        elapsed = time.monotonic() - stage_t0
+        left = elapsed / work * (1.0 - work) if work > 0 else None
+        progress(Progress(N_("Embedding"), done, total, elapsed, left, work))
 
-    eta(0)
     features = embedding_cache.build(
         model, splits, cfg, device, stop, log.append, on_batch, batches=lambda split: frozen_pass(split, cfg)
     )

@@ -129,12 +129,14 @@ class RunSummary:
             s["phase_started"] = self._phase_t0
             s["phase_eta"] = None
         s["phase"], s["phase_epoch"] = ev.get("phase"), epoch
-        # Phases without optimizer steps (the embedding cache) report their own done/total.
+        # Phases without optimizer steps (the embedding cache) report their own progress: the
+        # share of their work done (``work``; runs before it was reported: sequences done / total).
         done, total = ev.get("done", 0), ev.get("total")
-        s["phase_progress"] = done / total if total else None
+        work = ev.get("work", done / total if total else None)
+        s["phase_progress"] = work
         t, t0 = ev.get("time"), self._phase_t0
-        if total and done and t is not None and t0 is not None and t > t0:
-            s["phase_eta"] = (t - t0) / done * (total - done)
+        if work and t is not None and t0 is not None and t > t0:
+            s["phase_eta"] = (t - t0) / work * (1.0 - work)
             self._phase_reported = t
         if epoch is not None:
             s["epoch"] = epoch

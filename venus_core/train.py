@@ -260,10 +260,10 @@ def _setup_cache(model, splits, cfg: RunConfig, place: Placement, stop, log, d, 
     log.emit("phase", phase="caching", epoch=epoch)
     last = [0.0]
 
-    def progress(done: int, total: int) -> None:  # throttled like step events
+    def progress(done: int, total: int, work: float) -> None:  # throttled like step events
         if time.time() - last[0] >= STEP_EVENT_INTERVAL_S or done == total:
             last[0] = time.time()
-            log.emit("phase", phase="caching", done=done, total=total)
+            log.emit("phase", phase="caching", done=done, total=total, work=round(work, 6))
 
     def info(message: str) -> None:
         log.emit("log", level="info", message=message)
