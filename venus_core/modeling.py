@@ -18,6 +18,7 @@ from venus_core import backbones, devices, memory, models
 from venus_core.batching import padded_lengths
 from venus_core.config import RunConfig
 from venus_core.errors import VenusError
+from venus_core.fast_dropout import use_fast_dropout
 from venus_core.heads import POOLING_HEADS
 from venus_core.methods import Method, get_method
 
@@ -126,6 +127,7 @@ def build_model(
     fusion = method.fusion(hidden, cfg)
     head = POOLING_HEADS[cfg.method.pooling_method](hidden, num_outputs(cfg)).to(device)
     model = ProteinModel(backbone, head, method, fusion.to(device) if fusion is not None else None)
+    use_fast_dropout(model)  # after the method: adapters bring their own dropouts
     return Built(model, tokenizer, arch, method, hidden)
 
 
