@@ -1,13 +1,15 @@
-"""``python -m bench.token_batches [--quick]``: training throughput and peak memory per batch budget.
+"""``python -m bench.token_batches [--quick] [--long]``: training throughput and peak memory per batch budget.
 
 An ESM2-8M-shaped random model trains ``full`` and ``plm-lora`` on synthetic proteins of 50-250
-residues with batch size 8 and with token budgets of 2000, 8000 and 16000 tokens, in the default
-precision. Each row: training residues/s of the last epoch (the first one warms up), peak RSS of
-the ``train()`` call, and the estimate ``venus_core.memory`` makes for it (the process before the
-run + weights, gradients and AdamW state + ``activation_bytes`` of the largest padded batch).
-Each row also counts the run's minor page faults and system CPU time: ``--allocator default`` runs
-without ``venus_core.allocator.keep_freed_blocks`` (glibc's own mmap threshold), for the A/B in
-bench/README.md (Allocator). Writes ``bench/results/token_batches.json``.
+residues (``--long``: 300-1000) with batch size 8 and with token budgets of 2000, 8000 and 16000
+tokens, in the default precision. Each row: training residues/s of the last epoch (the first one
+warms up), peak RSS of the ``train()`` call, and the estimate ``venus_core.memory`` makes for it
+(the process before the run + weights, gradients and AdamW state + ``activation_bytes`` of the
+largest padded batch). Each row also counts the run's minor page faults and system CPU time:
+``--allocator default`` runs without ``venus_core.allocator.keep_freed_blocks`` (glibc's own mmap
+threshold), for the A/B in bench/README.md (Allocator). After the rows, each row's MFU against the
+fp32 or bf16 matmul peak (its precision's), measured before and after them. Writes
+``bench/results/token_batches.json``.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bench.flops import Shape, training_flops
+from bench.flops import PEAK_DTYPES, Shape, matmul_peak, precision_key, training_flops
 from bench.run import PeakRss, _cpu_seconds, _cpu_share, build_random_esm2_8m, run_ours
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -121,6 +123,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default=str(OUT))
     ap.add_argument("--methods", default="full,plm-lora")
     ap.add_argument(
+        "--long", action="store_true",
+        help="proteins of 300-1000 residues (120 for training) instead of 50-250 (480)",
+    )  # fmt: skip
+    ap.add_argument(
         "--allocator", choices=("keep", "default"), default="keep",
         help="default: glibc's own mmap threshold during runs (the A/B of venus_core.allocator)",
     )  # fmt: skip
@@ -138,10 +144,14 @@ def main(argv: list[str] | None = None) -> int:
 
         allocator.keep_freed_blocks = contextlib.nullcontext
     n_train, epochs = (160, 1) if args.quick else (480, 2)
+    lo, hi = (300, 1000) if args.long else (50, 250)
+    if args.long:
+        n_train //= 4  # about as many residues as the short proteins
+    peaks = [matmul_peak(dtype=d) for d in PEAK_DTYPES]
     work = Path(tempfile.mkdtemp(prefix="venus-token-batches-"))
     rows = []
     try:
-        data_dir = write_dataset(work / "data", n_train, 16)
+        data_dir = write_dataset(work / "data", n_train, 16, lo, hi)
         model_dir = build_random_esm2_8m(work / "model")
         shape = Shape.from_model_dir(model_dir)
         lengths = pd.read_csv(data_dir / "train.csv")["aa_seq"].str.len().to_numpy() + 2  # <cls>, <eos>
@@ -177,11 +187,24 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 rows.append(row)
                 print(_line(row), flush=True)
+        peaks += [matmul_peak(dtype=d) for d in PEAK_DTYPES]
+        best = {d: max(p["best_gflops"] for p in peaks if p["dtype"] == d) for d in PEAK_DTYPES}
+        for row in rows:
+            row["mfu_peak"] = precision_key(row.get("precision"))
+            row["mfu"] = row["train_gflops_per_s"] / best[row["mfu_peak"]]
+        print("MFU against the best matmul peak of the row's precision, measured before and after the rows:")
+        print("  " + ", ".join(f"{d} {g:,.0f} GFLOP/s" for d, g in best.items()))
+        for row in rows:
+            print(f"  {row['method']:9s} {row['batch']:>13s} {row['mfu_peak']}  MFU {row['mfu']:.1%}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(
-        json.dumps({"rows": rows, "epochs": epochs, "n_train": n_train}, indent=1, default=str)
+        json.dumps(
+            {"rows": rows, "epochs": epochs, "n_train": n_train, "lengths": [lo, hi], "matmul_peaks": peaks},
+            indent=1,
+            default=str,
+        )
     )
     return 0 if all(r.get("status") == "completed" for r in rows) else 1
 

@@ -1,0 +1,29 @@
+"""bench.run's reading of a run: speed and MFU from the steady-state epochs, ours / naive from first
+epochs (like with like: the naive loop trains one epoch, warm-up included)."""
+
+from __future__ import annotations
+
+from bench.run import PLANS, first_epoch_rate, summarize_events
+
+
+def _epoch(n: int, rate: float, seconds: float) -> dict:
+    return {"type": "epoch", "epoch": n, "train_residues_per_s": rate, "epoch_seconds": seconds}
+
+
+def test_speed_is_the_steady_state_and_the_first_epoch_is_kept_apart() -> None:
+    events = [_epoch(1, 2000.0, 9.0), _epoch(2, 4000.0, 5.0), _epoch(3, 4200.0, 4.8)]
+    s = summarize_events(events)
+    assert s["train_residues_per_s"] == 4100.0  # median of epochs 2 and 3: the warm-up left out
+    assert s["epoch_seconds"] == 4.9
+    assert s["first_epoch_residues_per_s"] == 2000.0
+    assert first_epoch_rate(s) == 2000.0
+
+
+def test_a_single_epoch_is_all_there_is() -> None:
+    s = summarize_events([_epoch(1, 3000.0, 7.0)])
+    assert s["train_residues_per_s"] == s["first_epoch_residues_per_s"] == 3000.0
+    assert first_epoch_rate({"train_residues_per_s": 650.0}) == 650.0  # a naive-loop row
+
+
+def test_every_plan_measures_a_steady_state_epoch() -> None:
+    assert all(plan.speed_epochs >= 2 for plan in PLANS.values())
