@@ -60,6 +60,7 @@ format: $(REQ_STAMP)
 bench: setup
 	$(VPY) -m bench.run
 	$(VPY) -m bench.token_batches
+	$(VPY) -m bench.token_batches --long --out bench/results/token_batches_long.json
 	$(VPY) -m bench.browser
 	$(VPY) -m bench.explore
 	$(VPY) -m bench.scale
