@@ -111,6 +111,15 @@ def precision_key(precision: str | None) -> str:
     return "bf16" if (precision or "").startswith("bf16") else "fp32"
 
 
+def best_peaks(peaks: list[dict[str, Any]]) -> dict[str, float]:
+    """The best ``best_gflops`` of each precision among ``matmul_peak`` measurements."""
+    return {
+        k: max(p["best_gflops"] for p in peaks if p["dtype"] == k)
+        for k in PEAK_DTYPES
+        if any(p["dtype"] == k for p in peaks)
+    }
+
+
 def matmul_peak(n: int = 2048, repeats: int = 10, warmup: int = 2, dtype: str = "fp32") -> dict[str, Any]:
     """The machine's matmul peak in ``dtype`` ("fp32" or "bf16") with torch's current thread
     count: the best of ``repeats`` timed ``torch.mm`` of two n x n matrices (2 n^3 FLOPs each)."""

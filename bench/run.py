@@ -36,7 +36,15 @@ from typing import Any
 import pandas as pd
 import torch
 
-from bench.flops import PEAK_DTYPES, Shape, forward_flops, matmul_peak, precision_key, training_flops
+from bench.flops import (
+    PEAK_DTYPES,
+    Shape,
+    best_peaks,
+    forward_flops,
+    matmul_peak,
+    precision_key,
+    training_flops,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "bench" / "results" / "bench.json"
@@ -347,11 +355,7 @@ class Bench:
     @property
     def peak_gflops(self) -> dict[str, float]:
         """The best measured matmul peak of each precision ("fp32", "bf16")."""
-        return {
-            k: max(p["best_gflops"] for p in self.peaks if p["dtype"] == k)
-            for k in PEAK_DTYPES
-            if any(p["dtype"] == k for p in self.peaks)
-        }
+        return best_peaks(self.peaks)
 
     def measure_peak(self, label: str) -> None:
         for dtype in PEAK_DTYPES:

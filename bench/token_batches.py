@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bench.flops import PEAK_DTYPES, Shape, matmul_peak, precision_key, training_flops
+from bench.flops import PEAK_DTYPES, Shape, best_peaks, matmul_peak, precision_key, training_flops
 from bench.run import PeakRss, _cpu_seconds, _cpu_share, build_random_esm2_8m, run_ours
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -188,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
                 rows.append(row)
                 print(_line(row), flush=True)
         peaks += [matmul_peak(dtype=d) for d in PEAK_DTYPES]
-        best = {d: max(p["best_gflops"] for p in peaks if p["dtype"] == d) for d in PEAK_DTYPES}
+        best = best_peaks(peaks)
         for row in rows:
             row["mfu_peak"] = precision_key(row.get("precision"))
             row["mfu"] = row["train_gflops_per_s"] / best[row["mfu_peak"]]
