@@ -261,7 +261,7 @@ if abort_clicked:
 # -- the run, live ----------------------------------------------------------------------------------
 # One fragment every 10 s (the clocks tick in the browser in between): it reads the job's summary,
 # folded incrementally, and the curves are rebuilt only when they changed. While the run starts, its
-# progress block is a fragment of its own inside it, refreshed every 2 s: once the run trains, the
+# progress block is a fragment of its own inside it, refreshed every 5 s: once the run trains, the
 # slow fragment's next refresh draws the progress itself and Streamlit stops the inner one's timer
 # (a changed period would otherwise need a rerun of the whole page, which the browser redraws
 # while the run trains: measured in Chromium, python -m bench.browser).
