@@ -200,11 +200,11 @@ def progress(
         st.caption(" · ".join(facts))
 
 
-# The durations' formats come in the session's language (``fmt_duration``'s templates).
 # The browser ticks the clocks (elements with data-venus-since / -until: seconds since or until a
 # time) and advances the embedding pass's bar (data-venus-bar) every second between the page's
 # refreshes. The bar goes from the share done when the page drew it to 100% at the time left then,
-# linearly; it stops at 99% until the page says the pass is over.
+# linearly; it stops at 99% until the page says the pass is over. The durations' formats come in
+# the session's language (``fmt_duration``'s templates).
 _CLOCK_SCRIPT = """<script>
 (() => {
   const formats = __FORMATS__;
