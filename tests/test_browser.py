@@ -206,13 +206,15 @@ def test_embedding_bar_moves_in_the_browser(page):
     """The embedding pass's bar and its time left move every second in the browser, with no refresh
     of the page (each refresh cost the browser ~0.1 s of CPU, taken from the pass): from the share
     done when drawn to the end the page estimated; past that end, 99% until the page says it is done.
-    A bar with no estimate yet stays where it was drawn."""
+    A bar with no estimate yet stays where it was drawn. (Estimates of several seconds: the checks
+    hold however late the browser shows the page.)"""
     from ui import run_view
 
     colours = ("#1f5fa8", "#f3f6fa")
     now = time.time()
     page.set_content(
-        '<div id="eta">' + run_view.caching_bar_html(0.2, 2.0, now, colours) + "</div>"
+        '<div id="live">' + run_view.caching_bar_html(0.2, 8.0, now, colours) + "</div>"
+        '<div id="late">' + run_view.caching_bar_html(0.3, 9.0, now - 10.0, colours) + "</div>"
         '<div id="none">'
         + run_view.caching_bar_html(0.5, None, now, colours)
         + "</div>"
@@ -224,13 +226,14 @@ def test_embedding_bar_moves_in_the_browser(page):
         width = bar.locator(".venus-bar-fill").evaluate("el => parseFloat(el.style.width)")
         return width, bar.inner_text()
 
-    page.wait_for_timeout(1200)
-    width, text = shown("eta")
-    assert 40 < width < 95, (width, text)
-    assert re.fullmatch(r"Computing the frozen backbone's embeddings once · \d+% · 1 s left", text), text
-    assert f"· {round(width)}%" in text
-    page.wait_for_timeout(1800)  # past the estimated end
-    assert shown("eta") == (99.0, "Computing the frozen backbone's embeddings once · 99%")
+    page.wait_for_timeout(1100)
+    first, _ = shown("live")
+    page.wait_for_timeout(1100)  # at least one tick later
+    width, text = shown("live")
+    assert 20 < first < width < 99, (first, width, text)
+    found = re.fullmatch(r"Computing the frozen backbone's embeddings once · (\d+)% · (\d) s left", text)
+    assert found and abs(int(found[1]) - width) <= 0.55 and 1 <= int(found[2]) <= 7, text
+    assert shown("late") == (99.0, "Computing the frozen backbone's embeddings once · 99%")
     assert shown("none") == (50.0, "Computing the frozen backbone's embeddings once · 50%")
 
 
