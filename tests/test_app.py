@@ -683,6 +683,28 @@ def test_the_train_page_follows_a_starting_run_closely():
     assert not run_view.starting(summarize(events))
 
 
+def test_embedding_pass_shows_its_own_bar_before_its_first_report():
+    """From the phase's start, the embedding pass shows its own bar at 0% (the browser advances it
+    once an estimate comes), never "0.0% of all training steps", which it has none of."""
+    import ui.run_view  # noqa: F401 - imported here, so the app's script finds it
+
+    def app() -> None:
+        from ui import run_view
+        from venus_core.run_summary import summarize
+
+        events = [
+            {"type": "status", "time": 0.0, "status": "running"},
+            {"type": "phase", "time": 1.0, "phase": "caching"},
+        ]
+        run_view.progress(summarize(events))
+
+    at = AppTest.from_function(app, default_timeout=30).run()
+    assert not at.exception
+    bars = [h.proto.body for h in at.get("html") if h.proto.body.startswith("<div data-venus-bar=")]
+    assert len(bars) == 1 and "embeddings once · 0%" in bars[0], bars
+    assert not at.get("progress")
+
+
 def test_train_page_charts_show_the_final_epoch(registry):
     at, job, gate = start_gated_run(registry)
     at.run()

@@ -150,9 +150,10 @@ def progress(
     epoch, n_epochs = s.get("epoch"), s.get("num_epochs")
     where = _("Epoch {epoch} of {n} · ").format(epoch=epoch, n=n_epochs) if epoch and n_epochs else ""
     caching = s.get("phase") == "caching" and s["status"] == "running"
-    if caching and s.get("phase_progress") is not None:
-        # The frozen backbone's one pass has no optimizer steps: it reports its own progress.
-        caching_bar(min(max(s["phase_progress"], 0.0), 1.0), s.get("phase_eta"))
+    if caching:
+        # The frozen backbone's one pass has no optimizer steps: it reports its own progress (0%
+        # before its first report, not "0.0% of all training steps").
+        caching_bar(min(max(s.get("phase_progress") or 0.0, 0.0), 1.0), s.get("phase_eta"))
     else:
         st.progress(
             fraction, text=where + _("{percent:.1f}% of all training steps").format(percent=fraction * 100)
