@@ -105,6 +105,16 @@ def training_flops(
 PEAK_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
 
 
+def measured_dtypes() -> tuple[str, ...]:
+    """The precisions whose matmul peak a benchmark measures: fp32 always, bf16 only where this CPU
+    computes it natively (the test that makes venus_core train in bf16). Elsewhere no row runs in
+    bf16, and torch emulates bf16 matmuls on one thread: ~1 GFLOP/s on an AVX2-only AMD EPYC, 17 s
+    per 2048^2 product, so measuring that peak cost minutes per measurement and said nothing."""
+    from venus_core.devices import cpu_has_native_bf16
+
+    return tuple(PEAK_DTYPES) if cpu_has_native_bf16() else ("fp32",)
+
+
 def precision_key(precision: str | None) -> str:
     """The peak a run's precision (``precision_name``: "float32", "bf16 mixed", ...) counts against:
     bf16 autocast runs its matmuls in bf16; everything else (float32, fp16 on CPUs) against fp32."""

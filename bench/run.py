@@ -37,11 +37,11 @@ import pandas as pd
 import torch
 
 from bench.flops import (
-    PEAK_DTYPES,
     Shape,
     best_peaks,
     forward_flops,
     matmul_peak,
+    measured_dtypes,
     precision_key,
     training_flops,
 )
@@ -358,7 +358,7 @@ class Bench:
         return best_peaks(self.peaks)
 
     def measure_peak(self, label: str) -> None:
-        for dtype in PEAK_DTYPES:
+        for dtype in measured_dtypes():
             p = matmul_peak(dtype=dtype)
             p.update(label=label, loadavg=_loadavg())
             self.peaks.append(p)

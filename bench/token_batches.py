@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bench.flops import PEAK_DTYPES, Shape, best_peaks, matmul_peak, precision_key, training_flops
+from bench.flops import Shape, best_peaks, matmul_peak, measured_dtypes, precision_key, training_flops
 from bench.run import PeakRss, _cpu_seconds, _cpu_share, build_random_esm2_8m, run_ours
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -147,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     lo, hi = (300, 1000) if args.long else (50, 250)
     if args.long:
         n_train //= 4  # about as many residues as the short proteins
-    peaks = [matmul_peak(dtype=d) for d in PEAK_DTYPES]
+    peaks = [matmul_peak(dtype=d) for d in measured_dtypes()]
     work = Path(tempfile.mkdtemp(prefix="venus-token-batches-"))
     rows = []
     try:
@@ -187,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 rows.append(row)
                 print(_line(row), flush=True)
-        peaks += [matmul_peak(dtype=d) for d in PEAK_DTYPES]
+        peaks += [matmul_peak(dtype=d) for d in measured_dtypes()]
         best = best_peaks(peaks)
         for row in rows:
             row["mfu_peak"] = precision_key(row.get("precision"))

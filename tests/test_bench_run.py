@@ -27,3 +27,15 @@ def test_a_single_epoch_is_all_there_is() -> None:
 
 def test_every_plan_measures_a_steady_state_epoch() -> None:
     assert all(plan.speed_epochs >= 2 for plan in PLANS.values())
+
+
+def test_the_bf16_peak_is_measured_only_where_bf16_is_native(monkeypatch) -> None:
+    # Without native bf16 torch emulates bf16 matmuls (~1 GFLOP/s on one thread of an AVX2 EPYC):
+    # its peak would cost minutes per measurement, and no row runs in bf16 there.
+    import venus_core.devices as devices
+    from bench.flops import measured_dtypes
+
+    monkeypatch.setattr(devices, "cpu_has_native_bf16", lambda: False)
+    assert measured_dtypes() == ("fp32",)
+    monkeypatch.setattr(devices, "cpu_has_native_bf16", lambda: True)
+    assert measured_dtypes() == ("fp32", "bf16")
