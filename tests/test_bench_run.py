@@ -39,3 +39,26 @@ def test_the_bf16_peak_is_measured_only_where_bf16_is_native(monkeypatch) -> Non
     assert measured_dtypes() == ("fp32",)
     monkeypatch.setattr(devices, "cpu_has_native_bf16", lambda: True)
     assert measured_dtypes() == ("fp32", "bf16")
+
+
+def test_the_attention_benchmark_says_why_it_has_nothing_to_compare(monkeypatch, tmp_path, capsys) -> None:
+    import json
+
+    import venus_core.devices as devices
+    from bench import attention
+
+    monkeypatch.setattr(devices, "cpu_has_native_bf16", lambda: False)
+    monkeypatch.setattr(attention, "time_call", lambda *a, **k: 1 / 0)  # must not time anything
+    out = tmp_path / "attention.json"
+    assert attention.main(["--out", str(out)]) == 0
+    assert "no native bf16" in capsys.readouterr().out
+    assert json.loads(out.read_text()) == {"native_bf16": False, "amx": False, "rows": []}
+
+
+def test_the_quick_plans_mfu_says_how_much_of_it_was_padding() -> None:
+    from bench.run import _quick_padding
+
+    row = {"padded_fraction": 0.236}
+    assert _quick_padding(PLANS["quick"], row).startswith("quick plan: 24% of the tokens are padding")
+    assert _quick_padding(PLANS["full"], row) == ""
+    assert _quick_padding(PLANS["quick"], {}) == ""

@@ -42,12 +42,14 @@ def format_sizes(sizes: list[float]) -> list[str]:
 # per intermediate unit), by precision. What autograd saves in a BERT/ESM layer with SDPA attention
 # (layer-norm inputs and outputs, Q/K/V, attention output, residuals, the feed-forward's two
 # activations) is about (44 h + 4 i) bytes in bf16 autocast and (56 h + 8 i) in float32; the peak
-# RSS of whole ``train()`` runs grows about 2.2x faster than that with the token budget (backward's
-# gradients of those activations live at the same time, and glibc keeps freed blocks across the
-# changing batch shapes), so the coefficients are the measured slope: ESM2-8M shape, bf16, 2000 to
-# 16000 tokens (``python -m bench.token_batches``). float32 and LoRA are scaled by the same factor
-# (not measured separately).
-PER_TOKEN_LAYER = {"fp32": (124.0, 18.0), "bf16": (96.0, 9.0)}
+# RSS of whole ``train()`` runs grows faster than that with the token budget (backward's gradients
+# of those activations live at the same time, and glibc keeps freed blocks across the changing
+# batch shapes), so the coefficients are measured slopes of peak RSS over 2000 to 16000 tokens,
+# ESM2-8M shape (``python -m bench.token_batches``): bf16 on an Intel Xeon with AMX; float32 on an
+# AVX2 AMD EPYC, 50-250- and 300-1000-residue proteins (33.8 and 35.4 kB per token and layer; until
+# 2026-12-03 float32 was bf16's slope scaled by a guess, 1.7x too high). LoRA's extra is scaled
+# from bf16's (not measured separately).
+PER_TOKEN_LAYER = {"fp32": (71.0, 10.5), "bf16": (96.0, 9.0)}
 LORA_EXTRA_PER_H = {"fp32": 26.0, "bf16": 13.0}  # LoRA dropout's copies of the 3 adapted inputs
 EAGER_ATTENTION_BYTES = 12.0  # per head and key: scores, softmax and its dropout, float32
 
