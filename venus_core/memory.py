@@ -47,8 +47,8 @@ def format_sizes(sizes: list[float]) -> list[str]:
 # batch shapes), so the coefficients are measured slopes of peak RSS over 2000 to 16000 tokens,
 # ESM2-8M shape (``python -m bench.token_batches``): bf16 on an Intel Xeon with AMX; float32 on an
 # AVX2 AMD EPYC, 50-250- and 300-1000-residue proteins (33.8 and 35.4 kB per token and layer; until
-# 2026-12-03 float32 was bf16's slope scaled by a guess, 1.7x too high). LoRA's extra is scaled
-# from bf16's (not measured separately).
+# 2026-12-03 float32 was a guess with 1.8-1.9x that slope). LoRA's extra is scaled from bf16's (not
+# measured separately).
 PER_TOKEN_LAYER = {"fp32": (71.0, 10.5), "bf16": (96.0, 9.0)}
 LORA_EXTRA_PER_H = {"fp32": 26.0, "bf16": 13.0}  # LoRA dropout's copies of the 3 adapted inputs
 EAGER_ATTENTION_BYTES = 12.0  # per head and key: scores, softmax and its dropout, float32
