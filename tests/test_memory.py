@@ -22,7 +22,10 @@ def test_methods_and_attention_change_the_estimate():
     assert memory.activation_bytes(8000, 250, **ESM2_8M, trains_backbone=False) == pytest.approx(full / 6)
     eager = memory.activation_bytes(8000, 250, **ESM2_8M, eager_attention=True)
     assert eager - full == pytest.approx(8000 * 6 * 12 * 20 * 250)  # heads x longest per token
-    assert memory.activation_bytes(8000, 250, **ESM2_8M, precision="bf16") != full
+    per_h, per_i = memory.PER_TOKEN_LAYER["bf16"]  # each precision its own measured coefficients
+    bf16 = 8000 * 6 * (per_h * 320 + per_i * 1280)
+    assert memory.activation_bytes(8000, 250, **ESM2_8M, precision="bf16") == pytest.approx(bf16)
+    assert bf16 != pytest.approx(full)
 
 
 # Peak RSS of whole float32 ``full`` runs of the ESM2-8M shape (MiB), measured by
