@@ -286,7 +286,16 @@ if offline or asked:
             total, weights, optimizer, act = memory.format_sizes(
                 [mem["total"], mem["weights"], mem["optimizer_and_grads"], mem.get("activations", 0)]
             )
-            if "activations" in mem:
+            if "activations" in mem and mem["activation_tokens"] < mem.get("batch_tokens", 0):
+                extra = _(
+                    "Activations of the largest piece a training step runs at once ({tokens} tokens; "
+                    "on a CPU batches of up to {batch} tokens run in pieces): about **{act}**."
+                ).format(
+                    tokens=f"{int(mem['activation_tokens']):,}",
+                    batch=f"{int(mem['batch_tokens']):,}",
+                    act=act,
+                )
+            elif "activations" in mem:
                 extra = _(
                     "Activations of the largest batch these settings allow "
                     "({tokens} tokens): about **{act}**."

@@ -5,7 +5,10 @@ residues (``--long``: 300-1000) with batch size 8 and with token budgets of 2000
 tokens, in the default precision. Each row: training residues/s of the last epoch (the first one
 warms up), peak RSS of the ``train()`` call, and the estimate ``venus_core.memory`` makes for it
 (the process before the run + weights, gradients and AdamW state + ``activation_bytes`` of the
-largest padded batch). Each row also counts the run's minor page faults and system CPU time:
+largest piece a step runs at once: on a CPU, batches run in pieces of at most
+``venus_core.batching.CPU_PIECE_ELEMENTS`` padded tokens x width; ``--piece-elements 0`` runs whole
+batches, for the A/B in bench/README.md (Pieces)). Each row also counts the run's minor page
+faults and system CPU time:
 ``--allocator default`` runs without ``venus_core.allocator.keep_freed_blocks`` (glibc's own mmap
 threshold), for the A/B in bench/README.md (Allocator). After the rows, each row's MFU against the
 fp32 or bf16 matmul peak (its precision's), measured before and after them. Writes
@@ -80,20 +83,22 @@ def config(data_dir: Path, model_dir: Path, runs: Path, method: str, mode: str, 
     return RunConfig().with_values(**values)
 
 
-def largest_batch(lengths: np.ndarray, cfg, epochs: int) -> tuple[int, int]:
-    """(padded tokens, longest sequence) of the largest training batch of the run's epochs."""
-    from venus_core.batching import make_batches, padded_lengths
+def largest_batch(lengths: np.ndarray, cfg, epochs: int, piece: int | None = None) -> tuple[int, int]:
+    """(padded tokens, longest sequence) of the largest training batch of the run's epochs; with
+    ``piece``, of the largest piece a step runs at once (``batching.split_batch``)."""
+    from venus_core.batching import make_batches, padded_lengths, split_batch
 
     lengths = padded_lengths(lengths)  # the widths batches are padded to
     best = (0, 0)
     for epoch in range(epochs):
         b = cfg.batch
-        for idx in make_batches(
+        for batch in make_batches(
             lengths, mode=b.batch_mode, batch_size=b.batch_size, batch_token=b.batch_token,
             shuffle=True, seed=cfg.train.seed, epoch=epoch,
         ):  # fmt: skip
-            longest = int(lengths[idx].max())
-            best = max(best, (longest * len(idx), longest))
+            for idx in [batch] if piece is None else split_batch(batch, lengths, piece):
+                longest = int(lengths[idx].max())
+                best = max(best, (longest * len(idx), longest))
     return best
 
 
@@ -131,6 +136,11 @@ def main(argv: list[str] | None = None) -> int:
         help="default: glibc's own mmap threshold during runs (the A/B of venus_core.allocator)",
     )  # fmt: skip
     ap.add_argument(
+        "--piece-elements", type=int, default=None,
+        help="run steps in pieces of at most this many tokens x width (default: "
+        "venus_core.batching.CPU_PIECE_ELEMENTS; 0: whole batches, as before 2026-12-03)",
+    )  # fmt: skip
+    ap.add_argument(
         "--pad-multiple", type=int, default=None,
         help="pad batch widths to this multiple (default: venus_core.batching.PAD_MULTIPLE; 1: no rounding)",
     )  # fmt: skip
@@ -139,6 +149,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.pad_multiple is not None:
         batching.PAD_MULTIPLE = args.pad_multiple
+    if args.piece_elements is not None:
+        batching.CPU_PIECE_ELEMENTS = args.piece_elements or 10**15
     if args.allocator == "default":
         from venus_core import allocator
 
@@ -171,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
                 row.update(minor_faults=u1.ru_minflt - u0.ru_minflt, system_cpu_s=u1.ru_stime - u0.ru_stime)
                 row["cpu_share"] = _cpu_share(_cpu_seconds() - c0, time.perf_counter() - t0)
                 tokens = largest_batch(lengths, cfg, epochs)
+                piece = largest_batch(lengths, cfg, epochs, batching.piece_tokens("cpu", shape.hidden))
                 last = row["epochs"][-1] if row.get("epochs") else {}
                 row.update(
                     method=method,
@@ -178,8 +191,9 @@ def main(argv: list[str] | None = None) -> int:
                     pad_multiple=batching.PAD_MULTIPLE,
                     batch=f"{budget} seqs" if mode == "size" else f"{budget} tokens",
                     largest_batch_tokens=tokens[0],
+                    largest_piece_tokens=piece[0],
                     residues_per_s=last.get("train_residues_per_s"),
-                    estimate_mb=estimate_mb(row["rss_before_mb"], shape, row, method, tokens),
+                    estimate_mb=estimate_mb(row["rss_before_mb"], shape, row, method, piece),
                 )
                 flops = training_flops(lengths.tolist(), shape, method, N_LABELS)
                 row["train_gflops_per_s"] = (
@@ -216,7 +230,8 @@ def _line(r: dict[str, Any]) -> str:
         f"{r['method']:9s} {r['batch']:>13s} {r.get('precision', '?'):>10s} res/s {rps:7,.0f}"
         f"  GFLOP/s {r['train_gflops_per_s']:6.1f}  peak {r['peak_rss_mb']:6,.0f} MB"
         f"  estimate {r['estimate_mb']:6,.0f} MB  peak/est {ratio:4.2f}"
-        f"  largest batch {r['largest_batch_tokens']:,} tokens  CPU {r['cpu_share']:.0%}"
+        f"  largest batch {r['largest_batch_tokens']:,} tokens (piece {r['largest_piece_tokens']:,})"
+        f"  CPU {r['cpu_share']:.0%}"
         f"  faults {r['minor_faults'] / 1e6:.2f}M  sys {r['system_cpu_s']:.1f} s"
     )
 

@@ -10,10 +10,13 @@ import pytest
 from venus_core.batching import (
     MEGA_BATCH,
     PAD_MULTIPLE,
+    accumulation_group_sizes,
     make_batches,
+    micro_batches,
     padded_fraction,
     padded_lengths,
     shard_batches,
+    split_batch,
 )
 
 
@@ -171,3 +174,37 @@ def test_shard_evaluation_is_disjoint_and_complete(world_size):
     assert sorted(flat) == list(range(101))
     with pytest.raises(ValueError):
         shard_batches(batches, world_size, world_size, pad=False)
+
+
+def test_a_batch_is_cut_into_consecutive_pieces_within_the_budget():
+    lengths = np.array([8, 8, 16, 16, 16, 24, 40, 64])
+    pieces = split_batch(list(range(8)), lengths, 48)
+    assert [i for p in pieces for i in p] == list(range(8))  # in order, every index once
+    assert all(lengths[p].max() * len(p) <= 48 or len(p) == 1 for p in pieces)
+    assert pieces == [[0, 1], [2, 3], [4, 5], [6], [7]]  # 64 > 48 is a piece of its own
+    # Just over the budget: two equal halves, not a full piece and a one-sequence remainder.
+    assert split_batch([0, 1, 2, 3, 4], np.full(5, 10), 40) == [[0, 1, 2], [3, 4]]
+    assert split_batch([3, 1], np.full(5, 10), 40) == [[3, 1]]  # within the budget: whole
+
+
+def test_micro_batches_weigh_examples_and_mark_each_steps_end():
+    lengths = np.full(10, 16)
+    batches = [[0, 1, 2, 3], [4, 5], [6, 7, 8, 9]]
+    totals = accumulation_group_sizes([len(b) for b in batches], 2)  # [6, 4]
+    micro = micro_batches(batches, lengths, 2, totals, piece_tokens=32)  # 2 sequences a piece
+    assert micro.indices == [[0, 1], [2, 3], [4, 5], [6, 7], [8, 9]]
+    assert micro.weights == pytest.approx([2 / 6, 2 / 6, 2 / 6, 2 / 4, 2 / 4])
+    assert micro.ends_step == [False, False, True, False, True]
+    assert micro.per_step == [3, 3, 3, 2, 2]
+    whole = micro_batches(batches, lengths, 2, totals)  # no budget: the batches themselves
+    assert whole.indices == batches and whole.weights == pytest.approx([4 / 6, 2 / 6, 1.0])
+    assert micro_batches([], lengths, 2, []).indices == []
+
+
+def test_pieces_are_for_a_cpu_and_shrink_as_the_model_widens():
+    from venus_core.batching import CPU_PIECE_ELEMENTS, MIN_PIECE_TOKENS, piece_tokens
+
+    assert piece_tokens("cpu", 320) == CPU_PIECE_ELEMENTS // 320 == 1024  # ESM2-8M: measured best
+    assert piece_tokens("cpu", 1280) == 256  # ESM2-650M: the same activation bytes per piece
+    assert piece_tokens("cpu", 10**6) == MIN_PIECE_TOKENS
+    assert piece_tokens("cuda", 320) is None  # GPUs want big batches

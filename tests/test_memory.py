@@ -41,3 +41,36 @@ def test_the_float32_estimate_grows_like_the_measured_peak(lengths):
     (t0, p0), (t1, p1) = FP32_FULL_PEAKS[lengths]
     grew = memory.activation_bytes(t1, 250, **ESM2_8M) - memory.activation_bytes(t0, 250, **ESM2_8M)
     assert 1 / 1.25 <= grew / 2**20 / (p1 - p0) <= 1.25
+
+
+def test_the_model_page_counts_the_largest_piece_a_cpu_step_runs(tiny_esm, monkeypatch):
+    """On a CPU a step runs a big token batch in pieces (batching.CPU_PIECE_ELEMENTS), so the Model
+    page's activations are the piece's, and it says which batch they stand for; on a GPU, the batch's."""
+    import torch
+    from transformers import AutoConfig
+
+    from venus_core import batching, devices
+    from venus_core.config import RunConfig
+    from venus_core.modeling import model_stats_preview
+
+    width = AutoConfig.from_pretrained(tiny_esm).hidden_size
+    piece = batching.piece_tokens("cpu", width)
+
+    def estimate(batch_token: int) -> dict:
+        cfg = RunConfig().with_values(
+            plm_model=str(tiny_esm),
+            training_method="full",
+            batch_mode="token",
+            batch_token=batch_token,
+            device="cpu",
+        )
+        return model_stats_preview(cfg)["memory_bytes"]
+
+    big = estimate(4 * piece)
+    assert (big["activation_tokens"], big["batch_tokens"]) == (piece, 4 * piece)
+    assert big["activations"] == pytest.approx(estimate(piece)["activations"])
+    monkeypatch.setattr(devices, "pick_device", lambda name: torch.device("cuda"))
+    monkeypatch.setattr(devices, "autocast_dtype", lambda device, mixed: None)
+    on_gpu = estimate(4 * piece)
+    assert on_gpu["activation_tokens"] == 4 * piece
+    assert on_gpu["activations"] == pytest.approx(4 * big["activations"])

@@ -9,8 +9,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from venus_core import distributed
-from venus_core.batching import shard_batches
+from venus_core import batching, distributed
+from venus_core.backbones import hidden_size_of
+from venus_core.batching import padded_lengths, shard_batches, split_batch
 from venus_core.config import RunConfig
 from venus_core.devices import autocast_dtype
 from venus_core.errors import Aborted
@@ -56,6 +57,13 @@ def _logits(model, split, cfg, device, cached, stop, d) -> torch.Tensor:
         # Under FSDP every forward is collective, so every process needs the same number of
         # batches: padding repeats a few examples, whose second outputs are dropped below.
         batches = shard_batches(batches, d.rank, d.world_size, pad=distributed.is_sharded(model))
+    elif cached is None and hasattr(model, "backbone"):
+        # A CPU runs the backbone in pieces, as in training (batching.CPU_PIECE_ELEMENTS): faster,
+        # and an inference batch's activations stay within the training step's.
+        piece = batching.piece_tokens(device.type, hidden_size_of(model.backbone))
+        if piece is not None:
+            widths = padded_lengths(split.lengths)
+            batches = [part for b in batches for part in split_batch(b, widths, piece)]
     order, parts = [], []
     autocast = autocast_dtype(device, cfg.train.mixed_precision)
     with torch.inference_mode():

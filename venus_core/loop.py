@@ -16,8 +16,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from venus_core import distributed, rundir
-from venus_core.batching import accumulation_group_sizes, accumulation_weights, shard_batches
+from venus_core import backbones, batching, distributed, rundir
+from venus_core.batching import (
+    accumulation_group_sizes,
+    micro_batches,
+    padded_lengths,
+    shard_batches,
+)
 from venus_core.config import RunConfig
 from venus_core.errors import Aborted
 from venus_core.methods import TrainingHooks
@@ -118,6 +123,14 @@ def steps_per_epoch(split: Encoded, cfg: RunConfig, d: distributed.Dist) -> list
     ]
 
 
+def piece_tokens(loop: Loop, cached) -> int | None:
+    """The largest micro-batch a step runs at once (``batching.CPU_PIECE_ELEMENTS``: why), or None
+    for whole batches: on GPUs, and when the backbone's output is cached (only a head runs)."""
+    if cached is not None:
+        return None
+    return batching.piece_tokens(loop.device.type, backbones.hidden_size_of(loop.model.backbone))
+
+
 def train_epoch(loop: Loop, split: Encoded, epoch: int, state: LoopState, cached) -> tuple[float, float]:
     """One pass over this rank's batches; returns (mean train loss, training residues/s)."""
     cfg, d, t = loop.cfg, loop.d, loop.cfg.train
@@ -131,35 +144,43 @@ def train_epoch(loop: Loop, split: Encoded, epoch: int, state: LoopState, cached
     # same number per example), so weighting each mean by its example count is exact.
     sizes = [len(b) for b in batches]
     group_totals = distributed.all_sum(d, *accumulation_group_sizes(sizes, accum)) if sizes else []
-    weights = accumulation_weights(sizes, accum, group_totals, d.world_size)
+    micro = micro_batches(
+        batches,
+        padded_lengths(split.lengths),
+        accum,
+        group_totals,
+        d.world_size,
+        piece_tokens(loop, cached),
+    )
     extra_loss, after_step = loop.hooks.extra_loss, loop.hooks.after_step
     t0, loss_sum, n_seen, residues = time.time(), 0.0, 0, 0
-    for i, (idx, inputs) in enumerate(iterate_batches(split, batches, cached, t.num_workers, loop.device)):
-        if distributed.any_true(d, loop.stop()):
+    pieces = iterate_batches(split, micro.indices, cached, t.num_workers, loop.device)
+    for i, (idx, inputs) in enumerate(pieces):
+        # Ranks may cut their batches into different numbers of pieces, so the collective check
+        # runs once per optimizer step there; a single process checks before every piece.
+        starts_step = i == 0 or micro.ends_step[i - 1]
+        if (starts_step or not d.enabled) and distributed.any_true(d, loop.stop()):
             raise Aborted
-        group_start = i - i % accum
-        group_size = min(accum, len(batches) - group_start)
-        last_micro_batch = i - group_start + 1 == group_size
         # Gradients are all-reduced only on the micro-batch that ends an accumulation group.
-        with distributed.no_sync(d, loop.ddp, sync=last_micro_batch):
+        with distributed.no_sync(d, loop.ddp, sync=micro.ends_step[i]):
             with torch.autocast(loop.device.type, dtype=loop.autocast, enabled=loop.autocast is not None):
                 logits = loop.ddp(**inputs)
                 loss = criterion(logits.float(), split.targets[idx].to(loop.device))
-            objective = loss * weights[i]
+            objective = loss * micro.weights[i]
             if extra_loss is not None:  # a per-step regulariser: counted once per optimizer step
-                objective = objective + extra_loss() / group_size
+                objective = objective + extra_loss() / micro.per_step[i]
             loop.scaler.scale(objective).backward()
         loss_sum += loss.item() * len(idx)
         n_seen += len(idx)
         residues += sum(split.residues[j] for j in idx)
-        if not last_micro_batch:
+        if not micro.ends_step[i]:
             continue
         _optimizer_step(loop, params)
         state.global_step += 1
         if after_step is not None:
             after_step(state.global_step)  # reads this step's gradients: before they are zeroed
         loop.optimizer.zero_grad(set_to_none=True)
-        step_event(loop, epoch, state.global_step, loss_sum / n_seen, last=i == len(batches) - 1)
+        step_event(loop, epoch, state.global_step, loss_sum / n_seen, last=i == len(micro.indices) - 1)
     seconds = time.time() - t0
     loss_sum, n_seen, residues = distributed.all_sum(d, loss_sum, n_seen, residues)
     return loss_sum / max(n_seen, 1), residues / max(seconds, 1e-9)

@@ -3,7 +3,9 @@ benchmark (the accounting of accelerate's ``estimate-memory``, plus activations)
 
 Weights are float32 (4 bytes per parameter), or 4-bit nf4 for a QLoRA backbone (~0.55 bytes with
 its quantization constants); each trained parameter adds its gradient (4 bytes) and AdamW's two
-moments (8 bytes). Activations come on top and grow with the tokens of a batch (``activation_bytes``).
+moments (8 bytes). Activations come on top and grow with the tokens of a batch (``activation_bytes``);
+on a CPU a step runs its batch in pieces (``batching.piece_tokens``), and the caller passes the
+largest piece's tokens.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from venus_core import backbones, devices, memory, models
+from venus_core import backbones, batching, devices, memory, models
 from venus_core.batching import padded_lengths
 from venus_core.config import RunConfig
 from venus_core.errors import VenusError
@@ -206,7 +206,9 @@ def model_stats_preview(cfg: RunConfig) -> dict[str, Any]:
 
 def _activation_estimate(cfg: RunConfig, hf_config: Any) -> dict[str, float]:
     """``memory.activation_bytes`` of the largest batch the settings allow: the token budget, or
-    batch size x the longest sequence (max_seq_len + 2 special tokens; 1024 tokens without one)."""
+    batch size x the longest sequence (max_seq_len + 2 special tokens; 1024 tokens without one).
+    On a CPU a step runs its batch in pieces (``batching.piece_tokens``), so the largest piece
+    counts: the budget, or one longest sequence if that is longer."""
     dims = [getattr(hf_config, k, None) for k in ("num_hidden_layers", "hidden_size", "intermediate_size")]
     heads = getattr(hf_config, "num_attention_heads", None)
     if not all(isinstance(v, int) and v > 0 for v in [*dims, heads]):
@@ -217,9 +219,14 @@ def _activation_estimate(cfg: RunConfig, hf_config: Any) -> dict[str, float]:
     longest = min(longest, tokens)
     method = get_method(cfg.method.training_method)
     try:
-        dtype = devices.autocast_dtype(devices.pick_device(cfg.train.device), cfg.train.mixed_precision)
+        device = devices.pick_device(cfg.train.device)
+        dtype = devices.autocast_dtype(device, cfg.train.mixed_precision)
     except (VenusError, RuntimeError, ValueError):
-        dtype = None
+        device, dtype = None, None
+    piece = batching.piece_tokens(device.type, dims[1]) if device is not None else None
+    batch_tokens = tokens
+    if piece is not None:
+        tokens = min(tokens, max(piece, longest))
     attn = getattr(hf_config, "_attn_implementation", None)
     act = memory.activation_bytes(
         tokens,
@@ -233,7 +240,7 @@ def _activation_estimate(cfg: RunConfig, hf_config: Any) -> dict[str, float]:
         lora="lora" in method.name,
         eager_attention=attn == "eager",
     )
-    return {"activations": act, "activation_tokens": float(tokens)}
+    return {"activations": act, "activation_tokens": float(tokens), "batch_tokens": float(batch_tokens)}
 
 
 def num_outputs_safe(cfg: RunConfig) -> int:
