@@ -181,7 +181,12 @@ def test_inference_in_pieces_gives_the_same_logits(tiny_esm, tmp_path, monkeypat
 
     data_dir = write_toy_dataset(tmp_path / "data", "single_label_classification", 8, 4)
     cfg = RunConfig().with_values(
-        plm_model=str(tiny_esm), dataset=str(data_dir), num_labels=2, batch_size=8, num_workers=0
+        plm_model=str(tiny_esm),
+        dataset=str(data_dir),
+        problem_type="single_label_classification",
+        num_labels=2,
+        batch_size=8,
+        num_workers=0,
     )
     task = load_data(cfg)
     torch.manual_seed(0)
