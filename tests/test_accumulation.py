@@ -100,8 +100,9 @@ def _loop(model, cfg: RunConfig) -> trainer.Loop:
     )
 
 
-@pytest.mark.parametrize("problem_type", PROBLEM_TYPES)
-def test_accumulated_step_equals_one_big_batch(tiny_esm, tmp_path, monkeypatch, problem_type: str) -> None:
+def _full_tuning_without_dropout(tiny_esm, tmp_path, problem_type: str):
+    """(config, built model, encoded train split) for `full` on 8 toy proteins, dropout off: two
+    ways of running the same step must compute the same function."""
     data_dir = write_toy_dataset(tmp_path / "data", problem_type, 8, 4)
     cfg = RunConfig().with_values(
         plm_model=str(tiny_esm),
@@ -119,6 +120,12 @@ def test_accumulated_step_equals_one_big_batch(tiny_esm, tmp_path, monkeypatch, 
         if isinstance(module, nn.Dropout):
             module.p = 0.0  # the two runs must compute the same function
     split = encode_split(task.splits["train"], task, "train", built.tokenizer, cfg)
+    return cfg, built, split
+
+
+@pytest.mark.parametrize("problem_type", PROBLEM_TYPES)
+def test_accumulated_step_equals_one_big_batch(tiny_esm, tmp_path, monkeypatch, problem_type: str) -> None:
+    cfg, built, split = _full_tuning_without_dropout(tiny_esm, tmp_path, problem_type)
     model_b = copy.deepcopy(built.model)
 
     accumulated, loss_a = _one_step(
@@ -138,23 +145,7 @@ def test_a_step_cut_into_pieces_equals_one_big_batch(
     step and the logged loss must be those of the whole batch."""
     from venus_core import batching
 
-    data_dir = write_toy_dataset(tmp_path / "data", problem_type, 8, 4)
-    cfg = RunConfig().with_values(
-        plm_model=str(tiny_esm),
-        dataset=str(data_dir),
-        problem_type=problem_type,
-        num_labels=NUM_LABELS[problem_type],
-        training_method="full",
-        num_workers=0,
-        max_grad_norm=-1,
-    )
-    task = load_data(cfg)
-    torch.manual_seed(0)
-    built = build_model(cfg, torch.device("cpu"), total_steps=1)
-    for module in built.model.modules():
-        if isinstance(module, nn.Dropout):
-            module.p = 0.0
-    split = encode_split(task.splits["train"], task, "train", built.tokenizer, cfg)
+    cfg, built, split = _full_tuning_without_dropout(tiny_esm, tmp_path, problem_type)
     model_b = copy.deepcopy(built.model)
     ordered = sorted(range(8), key=lambda i: split.lengths[i])  # as make_batches leaves a batch
     widths = batching.padded_lengths(split.lengths)
